@@ -1,0 +1,9 @@
+// Package examples holds documented unit files; Community is the unit `lifang demo` runs.
+package examples
+
+import _ "embed"
+
+// Community is examples/community.yaml: the demo community of about 1,000 households.
+//
+//go:embed community.yaml
+var Community []byte
