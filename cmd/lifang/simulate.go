@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lifang-community/lifang/examples"
+	"github.com/lifang-community/lifang/ingest/citylearn"
+	"github.com/lifang-community/lifang/report"
+	"github.com/lifang-community/lifang/scenario"
+	"github.com/lifang-community/lifang/unit"
+)
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", "[--out DIR] [--seed N]", stderr)
+	out := fs.String("out", "lifang-demo", "directory for summary.json, timeseries.csv and report.html")
+	seed := fs.Uint64("seed", 7, "seed of the synthetic community (same seed ⇒ byte-identical files)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	u, err := unit.Parse(examples.Community, "examples/community.yaml")
+	if err != nil {
+		return err
+	}
+	u.Data.Seed = *seed
+	prog := progress(stderr, *quiet)
+	prog("generate synthetic community", 0, 1)
+	c, err := scenario.FromUnit(u, *seed, ".")
+	if err != nil {
+		return err
+	}
+	return simulateAndWrite(c, scenario.Policies, *out, stdout, prog)
+}
+
+func runSimulate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("simulate", "(--unit FILE.yaml | --citylearn DIR) [--policy NAME[,NAME]] [--out DIR]", stderr)
+	unitFile := fs.String("unit", "", "unit file (YAML); see examples/community.yaml")
+	clDir := fs.String("citylearn", "", "CityLearn dataset directory (schema.json, building CSVs, …)")
+	policy := fs.String("policy", "all", "policies to run: business_as_usual, rule_based, or all (the baseline always runs for comparison)")
+	out := fs.String("out", "lifang-run", "output directory")
+	seed := fs.Uint64("seed", 0, "seed for synthetic series (0: the unit's data.seed)")
+	pvKW := fs.Float64("pv-kw-per-building", 0, "CityLearn: PV kW for each building whose PV is autosize")
+	batKWh := fs.Float64("battery-kwh-per-building", 0, "CityLearn: battery kWh for each building whose battery is autosize")
+	batKW := fs.Float64("battery-kw-per-building", 0, "CityLearn: battery kW (0: kWh / 2)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*unitFile == "") == (*clDir == "") {
+		return usageError{"give exactly one of --unit FILE.yaml or --citylearn DIR"}
+	}
+	policies := scenario.Policies
+	if *policy != "all" {
+		policies = strings.Split(*policy, ",")
+		for _, p := range policies {
+			if err := scenario.CheckPolicy(p); err != nil {
+				return usageError{"--policy: " + err.Error()}
+			}
+		}
+	}
+	prog := progress(stderr, *quiet)
+	var c *scenario.Case
+	var err error
+	if *clDir != "" {
+		prog("import CityLearn dataset", 0, 1)
+		c, err = scenario.FromCityLearn(*clDir, citylearn.Options{PVKWPerBuilding: *pvKW, BatteryKWhPerBuilding: *batKWh, BatteryKWPerBuilding: *batKW})
+	} else {
+		var u *unit.Unit
+		if u, err = unit.Load(*unitFile); err != nil {
+			return err
+		}
+		s := u.Data.Seed
+		if *seed != 0 {
+			s = *seed
+		}
+		prog("build inputs ("+u.Data.Source+")", 0, 1)
+		c, err = scenario.FromUnit(u, s, filepath.Dir(*unitFile))
+	}
+	if err != nil {
+		return err
+	}
+	return simulateAndWrite(c, policies, *out, stdout, prog)
+}
+
+func runValidate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate", "FILE.yaml", stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return usageError{"want one unit file"}
+	}
+	if _, err := unit.Load(fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", fs.Arg(0))
+	return nil
+}
+
+func simulateAndWrite(c *scenario.Case, policies []string, out string, stdout io.Writer, prog scenario.Progress) error {
+	runs, err := c.Run(policies, prog)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	sum := scenario.Summarise(c, runs)
+	write := func(name string, f func(io.Writer) error) error {
+		path := filepath.Join(out, name)
+		fh, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := f(fh); err != nil {
+			fh.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return fh.Close()
+	}
+	prog("write outputs", 0, 1)
+	if err := write("summary.json", func(w io.Writer) error { return scenario.WriteJSON(w, sum) }); err != nil {
+		return err
+	}
+	if err := write("timeseries.csv", func(w io.Writer) error { return scenario.WriteTimeseries(w, c, runs) }); err != nil {
+		return err
+	}
+	if err := write("report.html", func(w io.Writer) error { return report.Write(w, scenario.Page(c, runs, sum)) }); err != nil {
+		return err
+	}
+	prog("done", 1, 1)
+	printHeadline(stdout, sum, out)
+	return nil
+}
+
+func printHeadline(w io.Writer, s *scenario.Summary, out string) {
+	fmt.Fprintf(w, "%s: %d buildings, %d households, %d h (%s data)\n", s.Unit.Name, s.Unit.Buildings, s.Unit.Households, s.Hours, s.Unit.Source)
+	for _, name := range scenario.Policies {
+		p, ok := s.Policies[name]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(w, "  %-18s NOI %14s  revenue %14s  import %12.0f kWh  peak %8.1f kW\n", name,
+			report.FormatCNY(p.NOICNY), report.FormatCNY(p.RevenueCNY["total"]), p.Energy.ImportKWh, p.Energy.PeakImportKW)
+	}
+	for name, c := range s.Comparison {
+		fmt.Fprintf(w, "  %s vs baseline: NOI %+.0f CNY, grid bill %+.0f CNY, peak %+.1f %%\n", name, c.NOIGainCNY, -c.GridSavingsCNY, -100*c.PeakReduction)
+	}
+	fmt.Fprintf(w, "wrote %s/{summary.json,timeseries.csv,report.html}\n", out)
+}
+
+// progress prints stage progress to stderr, one line per stage change or 25 % step.
+func progress(w io.Writer, quiet bool) scenario.Progress {
+	if quiet {
+		return func(string, int, int) {}
+	}
+	last, lastPct := "", -1
+	return func(stage string, done, total int) {
+		pct := 100 * done / max(total, 1)
+		if stage == last && pct/25 == lastPct/25 {
+			return
+		}
+		last, lastPct = stage, pct
+		if total > 1 {
+			fmt.Fprintf(w, "lifang: %s %3d%%\n", stage, pct)
+		} else {
+			fmt.Fprintf(w, "lifang: %s\n", stage)
+		}
+	}
+}

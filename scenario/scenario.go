@@ -1,0 +1,216 @@
+// Package scenario runs one community operating unit end to end: it builds the inputs
+// a unit's data source describes, runs the twin under each policy on the same inputs,
+// settles every run into a monthly operating statement and judges it on the four KPI
+// families against the business-as-usual baseline. It is what `lifang demo` and
+// `lifang simulate` call; it does no printing.
+package scenario
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/lifang-community/lifang/demo"
+	"github.com/lifang-community/lifang/ingest/citylearn"
+	"github.com/lifang-community/lifang/kpi"
+	"github.com/lifang-community/lifang/series"
+	"github.com/lifang-community/lifang/settle"
+	"github.com/lifang-community/lifang/twin"
+	"github.com/lifang-community/lifang/unit"
+)
+
+// Policies known to the CLI, baseline first.
+var Policies = []string{"business_as_usual", "rule_based"}
+
+// Baseline is the policy every other is compared with.
+const Baseline = "business_as_usual"
+
+// CheckPolicy reports whether name is a known policy.
+func CheckPolicy(name string) error {
+	switch name {
+	case "business_as_usual", "bau", "rule_based", "rb":
+		return nil
+	}
+	return fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
+}
+
+// NewPolicy makes a fresh policy by name.
+func NewPolicy(name string, m *twin.Model) (twin.Policy, error) {
+	switch name {
+	case "business_as_usual", "bau":
+		return twin.NewBusinessAsUsual(m), nil
+	case "rule_based", "rb":
+		return twin.NewRuleBased(m), nil
+	}
+	return nil, fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
+}
+
+// Case is a unit ready to simulate: its engine model and inputs.
+type Case struct {
+	Unit   *unit.Unit
+	Model  *twin.Model
+	Inputs *twin.Inputs
+	// Source says where the inputs came from ("synthetic", "csv", "citylearn").
+	Source string
+	Seed   uint64
+}
+
+// FromUnit builds the inputs of a defaulted, validated unit from its data source.
+// Synthetic units are generated with seed; CSV units take the measured series the file
+// has and the seeded models for everything else (EV sessions, parking, rentals).
+func FromUnit(u *unit.Unit, seed uint64, baseDir string) (*Case, error) {
+	if u.Data.Source == "citylearn" {
+		dir := u.Data.CityLearn
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(baseDir, dir)
+		}
+		c, err := FromCityLearn(dir, citylearn.Options{TimeZone: u.Location.TimeZone})
+		if err != nil {
+			return nil, err
+		}
+		// The YAML names the unit and prices it; the dataset brings assets and series.
+		c.Unit.Name = u.Name
+		c.Unit.Tariffs, c.Unit.Opex, c.Unit.Capex = u.Tariffs, u.Opex, u.Capex
+		return c, nil
+	}
+	m, err := twin.FromUnit(u)
+	if err != nil {
+		return nil, err
+	}
+	in, err := demo.Generate(u, m, seed)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: synthetic inputs: %w", err)
+	}
+	if u.Data.Source == "csv" {
+		path := u.Data.CSV.Path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(baseDir, path)
+		}
+		if err := overlayCSV(in, u, path); err != nil {
+			return nil, err
+		}
+	}
+	return &Case{Unit: u, Model: m, Inputs: in, Source: u.Data.Source, Seed: seed}, nil
+}
+
+// overlayCSV replaces the synthetic building loads, PV, temperature and rain with the
+// columns a CSV file provides.
+func overlayCSV(in *twin.Inputs, u *unit.Unit, path string) error {
+	c := u.Data.CSV
+	tab, err := series.ReadCSVFile(path, c.TimeColumn)
+	if err != nil {
+		return fmt.Errorf("scenario: %w", err)
+	}
+	if tab.Rows() != in.Steps {
+		return fmt.Errorf("scenario: %s has %d rows, the unit simulates %d steps", path, tab.Rows(), in.Steps)
+	}
+	for b, name := range c.LoadColumns {
+		col, err := tab.Column(name)
+		if err != nil {
+			return fmt.Errorf("scenario: data.csv.load_columns[%d]: %w", b, err)
+		}
+		for t, v := range col {
+			if v < 0 {
+				return fmt.Errorf("scenario: %s:%d: column %q: load %g kW is negative", path, t+2, name, v)
+			}
+		}
+		in.BuildingLoadKW[b] = col
+	}
+	replace := func(field, name string, dst *[]float64) error {
+		if name == "" {
+			return nil
+		}
+		col, err := tab.Column(name)
+		if err != nil {
+			return fmt.Errorf("scenario: data.csv.%s: %w", field, err)
+		}
+		*dst = col
+		return nil
+	}
+	if c.PVColumn != "" {
+		var pv []float64
+		if err := replace("pv_column", c.PVColumn, &pv); err != nil {
+			return err
+		}
+		for a := range in.PVKWPerKWp {
+			in.PVKWPerKWp[a] = pv
+		}
+	}
+	if err := replace("temp_column", c.TempColumn, &in.TempC); err != nil {
+		return err
+	}
+	return replace("rain_column", c.RainColumn, &in.RainMM)
+}
+
+// FromCityLearn imports a CityLearn dataset as a case.
+func FromCityLearn(dir string, opt citylearn.Options) (*Case, error) {
+	u, in, _, err := citylearn.Import(dir, opt)
+	if err != nil {
+		return nil, err
+	}
+	u.ApplyDefaults()
+	if err := u.Validate(); err != nil {
+		return nil, fmt.Errorf("scenario: imported unit from %s: %w", dir, err)
+	}
+	m, err := twin.FromUnit(u)
+	if err != nil {
+		return nil, err
+	}
+	return &Case{Unit: u, Model: m, Inputs: in, Source: "citylearn"}, nil
+}
+
+// PolicyRun is one policy's run, statement and KPIs.
+type PolicyRun struct {
+	Name      string
+	Result    *twin.Result
+	Statement *settle.Statement
+	KPIs      kpi.KPIs
+}
+
+// Progress is told which stage a run is in and how far it got.
+type Progress func(stage string, done, total int)
+
+// Run simulates the case under the named policies (the baseline is always run, first,
+// because every KPI delta is measured against it).
+func (c *Case) Run(policies []string, progress Progress) ([]*PolicyRun, error) {
+	names := []string{Baseline}
+	for _, p := range policies {
+		if p == "bau" {
+			p = Baseline
+		}
+		if p == "rb" {
+			p = "rule_based"
+		}
+		if !slices.Contains(names, p) {
+			names = append(names, p)
+		}
+	}
+	var runs []*PolicyRun
+	var base *kpi.Run
+	for _, name := range names {
+		pol, err := NewPolicy(name, c.Model)
+		if err != nil {
+			return nil, err
+		}
+		var pr twin.Progress
+		if progress != nil {
+			pr = func(done, total int) { progress("simulate "+name, done, total) }
+		}
+		res, err := twin.Run(c.Model, c.Inputs, pol, pr)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %s: %w", name, err)
+		}
+		st, err := settle.Settle(c.Unit, c.Model, res)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %s: %w", name, err)
+		}
+		kr := kpi.Run{Unit: c.Unit, Model: c.Model, Inputs: c.Inputs, Result: res, Statement: st}
+		k := kpi.Evaluate(kr, base)
+		if base == nil {
+			b := kr
+			base = &b
+		}
+		runs = append(runs, &PolicyRun{Name: name, Result: res, Statement: st, KPIs: k})
+	}
+	return runs, nil
+}

@@ -1,0 +1,114 @@
+package twin
+
+import "time"
+
+// A Policy decides the setpoints of one step from what can be observed at its start.
+// Policies may keep state between steps; make a new one for every run.
+type Policy interface {
+	Name() string
+	Decide(o *Observation) Setpoints
+}
+
+// Observation is what a controller can know at the start of a step: the measured
+// load and PV of the step (a fast inverter sees them), device states, published
+// prices ahead, and forecasts — never realised future values.
+type Observation struct {
+	Step int
+	Time time.Time
+	DtH  float64 // step length in hours
+
+	LoadKW float64 // non-shiftable load of the step, measured
+	PVKW   float64 // available PV of the step, measured
+	// FlexKW is the load of shiftable runs already started (committed for this step).
+	FlexKW float64
+
+	ImportCNYPerKWh float64
+	ExportCNYPerKWh float64
+	Period          string
+	// PriceAhead[k] is the import price expected k steps ahead (k = 0 is now) over the
+	// next 48 h: the published tariff, or a persistence forecast (the price one day
+	// earlier) when prices come from data.
+	PriceAhead []float64
+
+	Batteries []BatteryState
+	Chargers  []ChargerState
+	// Jobs are the shiftable runs whose window is open and which have not started.
+	Jobs []JobState
+
+	Lots    []LotState
+	Rentals []RentalState
+	Water   WaterState
+
+	ImportLimitKW float64
+	ExportLimitKW float64
+}
+
+// BatteryState is a battery at the start of the step.
+type BatteryState struct {
+	EnergyKWh, MinKWh, MaxKWh float64
+	PowerKW                   float64
+	EtaCharge, EtaDischarge   float64
+}
+
+// ChargerState is a charging point; Connected is false when no EV is plugged in.
+type ChargerState struct {
+	Connected bool
+	PowerKW   float64 // max AC power for this EV now
+	// NeedKWh is the energy still to deliver to the EV's battery.
+	NeedKWh    float64
+	Efficiency float64
+	// StepsLeft until departure (≥ 1 while connected).
+	StepsLeft int
+}
+
+// JobState is a pending shiftable run.
+type JobState struct {
+	Index int // index into Inputs.Jobs
+	// LatestStart is the last step it may start and still finish in its window.
+	LatestStart int
+	Len         int
+	EnergyKWh   float64
+}
+
+// LotState is a car park's state at the start of the step.
+type LotState struct {
+	// Occupancy of the spaces offered to visitors at the previous step (0–1).
+	Occupancy    float64
+	PriceCNYPerH float64
+}
+
+// RentalState is a short- or long-term rental group.
+type RentalState struct {
+	// OccupancyLast7Days is the share of unit-nights sold over the last seven days.
+	OccupancyLast7Days float64
+	ADRCNY             float64
+}
+
+// WaterState is the rainwater store.
+type WaterState struct {
+	VolumeM3, CapacityM3 float64
+	RainForecast24hMM    float64
+	// EffectiveAreaM2 is Σ C·A over the catchments: expected inflow ≈ area × rain/1000.
+	EffectiveAreaM2 float64
+}
+
+// Setpoints are a policy's decisions for one step. The plant clips every setpoint to
+// physical limits; what was actually applied is in the run's Result.
+type Setpoints struct {
+	BatteryKW []float64 // AC power per battery: + charge, − discharge
+	ChargerKW []float64 // AC power per charger
+	StartJobs []int     // indices into Inputs.Jobs to start now
+	// LotPriceCNYPerH is the visitor price per lot for arrivals in this step.
+	LotPriceCNYPerH []float64
+	// ParkingBestFit assigns visitors to the shared space whose free window ends
+	// soonest after the stay (least slack); otherwise first fit.
+	ParkingBestFit bool
+	// ParkingBufferSteps is kept free before an owner's return (at least the unit's).
+	ParkingBufferSteps int
+	// RentalADRCNY is tonight's price per short-term rental group.
+	RentalADRCNY []float64
+	// TankReleaseM3 is water let out of the tank to the drain before the step.
+	TankReleaseM3 float64
+	// CurtailPV asks the plant to curtail PV that would be exported (negative export prices).
+	CurtailPV bool
+}
