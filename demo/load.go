@@ -15,7 +15,7 @@ import (
 // night trough 2–6 h, morning bump 7–9 h, evening peak 19–23 h (retirees earlier and
 // higher by day, young workers later and empty by day). On top:
 //
-//   - air conditioning: acKWPerK = 0.11 kW per household per K of outdoor temperature
+//   - air conditioning: acKWPerK = 0.22 kW per household per K of outdoor temperature
 //     above 26 °C (cooling degree-hours), weighted by the share of households at home
 //     (acPresence: 0.85 at night, 0.35 on working-day afternoons, 1 in the evening);
 //     heating 0.04 kW/K below 12 °C;
@@ -56,7 +56,7 @@ var acPresence = [2][24]float64{
 const (
 	coolingBaseC     = 26.0
 	heatingBaseC     = 12.0
-	acKWPerK         = 0.11
+	acKWPerK         = 0.22
 	heatKWPerK       = 0.04
 	festivalFactor   = 0.7
 	loadPhi          = 0.7

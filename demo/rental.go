@@ -18,7 +18,7 @@ import (
 //
 // and the day factor m_d = 1.35 on Fridays and Saturdays, 0.85 on Sundays, 0.9 Monday
 // to Thursday, 1.6 on public holidays (Spring Festival, Golden Weeks), normalised to
-// mean 1 over the first year. rentalSlack = 1.25 makes up for guests turned away on
+// mean 1 over the first year. rentalSlack = 1.04 makes up for guests turned away on
 // full nights: with first-free-room allocation at ADR the demo's 24 rooms sell ≈ 70 %.
 // Stays are cut at the horizon.
 //
@@ -28,7 +28,7 @@ import (
 // lease then has a uniform remaining part), otherwise it is in a gap. Days count from
 // the start; tenancies are cut at the horizon.
 const (
-	rentalSlack    = 1.25
+	rentalSlack    = 1.04
 	rentalWTPRatio = 1.15
 	rentalWTPSigma = 0.3
 	defaultADRCNY  = 300

@@ -89,7 +89,7 @@ const (
 )
 
 var (
-	skyIndex = [nSky]float64{0.92, 0.72, 0.42, 0.35}
+	skyIndex = [nSky]float64{0.95, 0.76, 0.45, 0.35}
 	skyNoise = [nSky]float64{0.05, 0.15, 0.10, 0.10}
 )
 

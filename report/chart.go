@@ -132,6 +132,7 @@ func renderChart(c Chart, id string) (string, error) {
 		slot = plotW / float64(n-1)
 	}
 	stride, rotate := labelPlan(maxLabelW, slot, plotW)
+	stride = niceStride(stride, n)
 	labelsH := 0.0
 	if maxLabelW > 0 {
 		labelsH = fontSize + 8
@@ -278,9 +279,13 @@ func renderChart(c Chart, id string) (string, error) {
 
 func drawLines(b *strings.Builder, series []ChartSeries, n int, xs func(int) float64, ys func(float64) float64) {
 	markers := n <= 40
+	width := "1.75"
+	if n > 500 { // dense lines merge into bands; thinner lines show more of them
+		width = "1.25"
+	}
 	for si, s := range series {
 		col := seriesColor(si)
-		fmt.Fprintf(b, `<path fill="none" stroke="%s" stroke-width="1.75" stroke-linejoin="round" stroke-linecap="round"%s d="`, col, dash(si))
+		fmt.Fprintf(b, `<path fill="none" stroke="%s" stroke-width="%s" stroke-linejoin="round" stroke-linecap="round"%s d="`, col, width, dash(si))
 		seg := 0 // points in the current segment
 		for _, i := range downsample(s.Values, maxLinePoints) {
 			v := s.Values[i]
@@ -323,7 +328,10 @@ func drawBars(b *strings.Builder, c Chart, n int, plotW float64, xs func(int) fl
 	band := plotW / float64(n)
 	k := len(c.Series)
 	group := band * 0.8
-	if k == 1 {
+	switch {
+	case band < 4: // gaps narrower than a pixel only blur dense bars
+		group = band
+	case k == 1:
 		group = band * 0.7
 	}
 	w := group / float64(k)
@@ -345,7 +353,10 @@ func drawBars(b *strings.Builder, c Chart, n int, plotW float64, xs func(int) fl
 }
 
 func drawStacked(b *strings.Builder, c Chart, n int, plotW float64, xs func(int) float64, ys func(float64) float64) {
-	w := plotW / float64(n) * 0.7
+	w := plotW / float64(n)
+	if w >= 4 {
+		w *= 0.7
+	}
 	pos := make([]float64, n)
 	neg := make([]float64, n)
 	sep := ""
@@ -574,6 +585,27 @@ func labelPlan(labelW, slot, plotW float64) (stride int, rotate bool) {
 		return int(math.Ceil((labelW + gap) / slot)), false
 	default:
 		return int(math.Ceil(rotSlot / slot)), true
+	}
+}
+
+// niceStride rounds a label stride up to 1, 2 or 5 × 10^k so labelled points
+// are evenly spaced in round numbers; an axis of whole days of hourly points
+// (n a multiple of 24) is labelled at whole days, so every label is a midnight.
+func niceStride(stride, n int) int {
+	if stride <= 1 {
+		return 1
+	}
+	unit := 1
+	if n%24 == 0 && stride > 24 {
+		unit = 24
+	}
+	q := (stride + unit - 1) / unit
+	for p := 1; ; p *= 10 {
+		for _, m := range []int{1, 2, 5} {
+			if m*p >= q {
+				return m * p * unit
+			}
+		}
 	}
 }
 

@@ -237,3 +237,17 @@ func TestLabelPlan(t *testing.T) {
 		}
 	}
 }
+
+func TestNiceStride(t *testing.T) {
+	tests := []struct{ stride, n, want int }{
+		{0, 10, 1}, {1, 10, 1}, {3, 365, 5}, {13, 365, 20}, {101, 1000, 200},
+		{730, 8760, 1200}, // 30.4 days → 50 days
+		{30, 48, 48},
+		{30, 50, 50},
+	}
+	for _, tt := range tests {
+		if got := niceStride(tt.stride, tt.n); got != tt.want {
+			t.Errorf("niceStride(%d, %d) = %d, want %d", tt.stride, tt.n, got, tt.want)
+		}
+	}
+}

@@ -256,7 +256,8 @@ func (r *run) observe(t int) *Observation {
 		o.Lots[i] = LotState{Occupancy: l.lastOcc, PriceCNYPerH: r.lotPrice[i]}
 	}
 	for i, rr := range r.rentals {
-		o.Rentals[i] = RentalState{OccupancyLast7Days: rr.occupancyLast7(t / r.stepsPerDay), ADRCNY: rr.spec.ADRCNY}
+		d := t / r.stepsPerDay
+		o.Rentals[i] = RentalState{OccupancyLast7Days: rr.occupancyLast7(d), SoldLastNight: rr.soldShare(d - 1), ADRCNY: rr.spec.ADRCNY}
 	}
 	o.Water = WaterState{VolumeM3: r.water, CapacityM3: m.Water.CapacityM3}
 	for _, c := range m.Water.Catchments {

@@ -81,7 +81,9 @@ type LotState struct {
 type RentalState struct {
 	// OccupancyLast7Days is the share of unit-nights sold over the last seven days.
 	OccupancyLast7Days float64
-	ADRCNY             float64
+	// SoldLastNight is the share of units sold on the night before this day.
+	SoldLastNight float64
+	ADRCNY        float64
 }
 
 // WaterState is the rainwater store.

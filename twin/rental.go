@@ -73,6 +73,14 @@ func (r *rental) occupancyLast7(d int) float64 {
 	return float64(sold) / float64(n)
 }
 
+// soldShare is the share of units sold on night d (0 outside the run).
+func (r *rental) soldShare(d int) float64 {
+	if d < 0 || d >= len(r.soldDay) || r.spec.Units == 0 {
+		return 0
+	}
+	return float64(r.soldDay[d]) / float64(r.spec.Units)
+}
+
 func (r *rental) finish() RentalTotals {
 	t := r.tot
 	if t.UnitNights > 0 {

@@ -3,43 +3,71 @@ package twin
 import (
 	"math"
 	"slices"
+	"sort"
+	"time"
 )
 
 // RuleBased is a transparent operator policy built from rules an engineer can check
-// by hand; it uses only what is observable at the start of a step and the published
-// tariff (or, where prices come from data, yesterday's prices as the forecast):
+// by hand. It uses only what is observable at the start of a step, its own memory of
+// past steps, and the published tariff (or, where prices come from data, yesterday's
+// prices as the forecast):
 //
-//   - batteries absorb PV surplus that would be exported; in the cheapest hours of the
-//     day they charge from the grid when the coming spread beats round-trip losses plus
-//     a throughput (degradation) cost; they discharge — never into export — in the
-//     steps whose price ranks among the highest before the next cheap hours, as many
-//     steps as the stored energy can cover;
-//   - EVs charge in the cheapest steps before departure that still deliver their energy
-//     (least laxity first when time runs short), and on PV surplus;
-//   - a shiftable run starts at the cheapest start inside its window;
-//   - parking prices step by time band toward 60–80 % occupancy (SFpark rules), visitors
-//     go to the shared space that fits best, with a buffer before the owner returns;
-//   - room rates move ±5 % a week toward 60–90 % occupancy;
-//   - the tank empties room before forecast heavy rain.
+//   - a site import cap: the highest household (non-shiftable + appliance) load of the
+//     last seven days. Deferred EV charging and battery grid charging only fill the
+//     room below it, so shifting load into cheap hours never makes a new peak;
+//   - batteries absorb PV surplus that would be exported for less than it is worth
+//     later; in the day's cheapest hours they charge from the grid, inside the cap, up to
+//     a target that leaves room for tomorrow's PV surplus (yesterday's, as forecast), when
+//     the day's spread beats round-trip losses plus a throughput (wear) cost; they
+//     discharge — never into export — in the steps whose price ranks among the highest
+//     before the next cheap hours, as many steps as the stored energy can cover, keeping a
+//     reserve (20 % of usable energy) for critical load in an outage;
+//   - EVs charge in the cheapest steps before departure that still deliver their need,
+//     least laxity first, within the cap; an EV that can no longer wait charges at full
+//     power; PV surplus is used whenever there is some;
+//   - a shiftable run starts at the cheapest start inside its window (or on PV surplus);
+//   - parking prices step once a day per time band toward 60–80 % occupancy (SFpark:
+//     +step at ≥ 80 %, none at 60–80 %, −step at 30–60 %, −2 steps below 30 %); visitors
+//     go to the shared space whose free window fits best, with a buffer before the owner
+//     returns;
+//   - room rates are set per weekday, moved 5 % a week toward 60–90 % occupancy of that
+//     weekday (within 70–150 % of the list price);
+//   - the tank releases what a forecast storm would spill (counting on half the
+//     forecast rain, since forecasts miss), so the storm is detained rather than spilled.
 type RuleBased struct {
 	m  *Model
 	sp Setpoints
 
 	// ThroughputCostCNYPerKWh is the battery wear charged per kWh discharged
-	// (C_sys / (N · DoD), REFERENCES: LFP ≈ 750 CNY/kWh / (6,000 × 0.85)).
+	// (C_sys / (N · DoD), REFERENCES: LFP ≈ 750 CNY/kWh / (6,000 × 0.85) ≈ 0.15).
 	ThroughputCostCNYPerKWh float64
+	// ForecastRainTrust is the share of forecast rain the tank rule counts on.
+	ForecastRainTrust float64
+	// ReserveFraction of the usable battery energy is never used for arbitrage: it is
+	// kept for critical load in a grid outage.
+	ReserveFraction float64
 
 	stepsPerDay int
-	bandPrice   [][]float64 // [lot][band]
-	occSum      [][]float64 // [lot][band] occupancy summed over yesterday
-	occN        [][]int
-	adr         []float64
 	lastDay     int
+
+	dailyPeak  []float64 // household load peak of each of the last 7 days, kW
+	todayPeak  float64
+	surplusKWh float64 // PV surplus energy today so far
+	lastSurp   float64 // yesterday's PV surplus energy
+
+	bandPrice [][]float64 // [lot][band]
+	occSum    [][]float64 // [lot][band] occupancy summed since the last review
+	occN      [][]int
+
+	adr     [][7]float64 // [rental][weekday] tonight's rate
+	soldSum [][7]float64 // [rental][weekday] share sold, summed since the last review
+	soldN   [][7]int
+	order   []int
 }
 
 // NewRuleBased returns the rule-based policy for a model.
 func NewRuleBased(m *Model) *RuleBased {
-	p := &RuleBased{m: m, ThroughputCostCNYPerKWh: 0.15, lastDay: -1}
+	p := &RuleBased{m: m, ThroughputCostCNYPerKWh: 0.15, ForecastRainTrust: 0.5, ReserveFraction: 0.2, lastDay: -1}
 	p.sp.BatteryKW = make([]float64, len(m.Batteries))
 	p.sp.ChargerKW = make([]float64, len(m.Chargers))
 	p.sp.LotPriceCNYPerH = make([]float64, len(m.Parking.Lots))
@@ -56,8 +84,14 @@ func NewRuleBased(m *Model) *RuleBased {
 		p.occN = append(p.occN, make([]int, nb))
 	}
 	for _, r := range m.Rentals {
-		p.adr = append(p.adr, r.ADRCNY)
+		var a [7]float64
+		for d := range a {
+			a[d] = r.ADRCNY
+		}
+		p.adr = append(p.adr, a)
 	}
+	p.soldSum = make([][7]float64, len(m.Rentals))
+	p.soldN = make([][7]int, len(m.Rentals))
 	p.sp.RentalADRCNY = make([]float64, len(m.Rentals))
 	return p
 }
@@ -72,12 +106,29 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 	}
 	sp := &p.sp
 	day := o.Step / p.stepsPerDay
-	p.parking(o, day)
-	p.rentals(o, day)
+	newDay := day != p.lastDay
+	if newDay && p.lastDay >= 0 {
+		p.dailyPeak = append(p.dailyPeak, p.todayPeak)
+		if len(p.dailyPeak) > 7 {
+			p.dailyPeak = p.dailyPeak[1:]
+		}
+		p.todayPeak, p.lastSurp, p.surplusKWh = 0, p.surplusKWh, 0
+	}
+	p.parking(o, newDay)
+	p.rentals(o, newDay)
 	p.lastDay = day
 
-	ahead := o.PriceAhead[:min(len(o.PriceAhead), p.stepsPerDay)]
-	surplus := o.PVKW - o.LoadKW - o.FlexKW
+	house := o.LoadKW + o.FlexKW
+	p.todayPeak = math.Max(p.todayPeak, house)
+	surplus := o.PVKW - house
+	p.surplusKWh += math.Max(surplus, 0) * o.DtH
+	capKW := p.todayPeak
+	for _, v := range p.dailyPeak {
+		capKW = math.Max(capKW, v)
+	}
+	if o.ImportLimitKW > 0 {
+		capKW = math.Min(capKW, o.ImportLimitKW)
+	}
 
 	// Shiftable runs: start now if now is the cheapest start left (or PV covers it).
 	sp.StartJobs = sp.StartJobs[:0]
@@ -87,86 +138,104 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 		if last <= 0 || surplus >= power || cheapestStart(o.PriceAhead, j.Len, last) == 0 {
 			sp.StartJobs = append(sp.StartJobs, j.Index)
 			surplus -= power
+			house += power
 		}
 	}
 
-	// EVs: charge in the cheapest steps that still meet the need.
+	// EVs, least laxity first.
+	headroom := capKW - house
+	p.order = p.order[:0]
 	for c, ch := range o.Chargers {
 		sp.ChargerKW[c] = 0
-		if !ch.Connected || ch.NeedKWh <= 0 {
-			continue
+		if ch.Connected && ch.NeedKWh > 0 {
+			p.order = append(p.order, c)
 		}
-		stepsNeeded := int(math.Ceil(ch.NeedKWh / (ch.Efficiency * ch.PowerKW * o.DtH)))
+	}
+	laxity := func(c int) int {
+		ch := o.Chargers[c]
+		return ch.StepsLeft - int(math.Ceil(ch.NeedKWh/(ch.Efficiency*ch.PowerKW*o.DtH)))
+	}
+	sort.SliceStable(p.order, func(a, b int) bool { return laxity(p.order[a]) < laxity(p.order[b]) })
+	for _, c := range p.order {
+		ch := o.Chargers[c]
+		needSteps := ch.StepsLeft - laxity(c)
 		window := o.PriceAhead[:min(ch.StepsLeft, len(o.PriceAhead))]
-		switch {
-		case stepsNeeded >= ch.StepsLeft, rankLE(window, o.ImportCNYPerKWh, stepsNeeded):
-			sp.ChargerKW[c] = ch.PowerKW
-		case surplus > 0:
-			sp.ChargerKW[c] = math.Min(ch.PowerKW, surplus)
+		var kw float64
+		if laxity(c) <= 0 {
+			kw = ch.PowerKW // cannot wait any longer
+		} else {
+			kw = math.Min(ch.PowerKW, math.Max(surplus, 0)) // free PV first
+			if rankLE(window, o.ImportCNYPerKWh, needSteps) {
+				kw = math.Min(ch.PowerKW, kw+math.Max(headroom, 0)) // a cheap step: fill under the cap
+			}
 		}
-		surplus -= sp.ChargerKW[c]
-	}
-	evKW := 0.0
-	for _, k := range sp.ChargerKW {
-		evKW += k
+		sp.ChargerKW[c] = kw
+		fromPV := math.Min(kw, math.Max(surplus, 0))
+		surplus -= kw
+		headroom -= kw - fromPV
 	}
 
-	// Batteries, as one fleet sharing out the decision by power.
-	p.batteries(o, o.PVKW-o.LoadKW-o.FlexKW-evKW, ahead)
+	// Batteries, as one fleet shared out by power rating.
+	p.batteries(o, surplus, math.Max(headroom, 0))
 
-	// Tank: make room for forecast heavy rain.
+	// Tank: let out what a forecast storm would spill.
 	sp.TankReleaseM3 = 0
 	w := o.Water
 	if p.m.Water.PreReleaseRainMM > 0 && w.RainForecast24hMM >= p.m.Water.PreReleaseRainMM {
-		expected := w.EffectiveAreaM2 * w.RainForecast24hMM / 1000
+		expected := w.EffectiveAreaM2 * w.RainForecast24hMM / 1000 * p.ForecastRainTrust
 		sp.TankReleaseM3 = math.Max(0, w.VolumeM3+expected-w.CapacityM3)
 	}
 	sp.CurtailPV = o.ExportCNYPerKWh < 0
 	return *sp
 }
 
-func (p *RuleBased) batteries(o *Observation, surplusKW float64, ahead []float64) {
+// batteries decides the fleet's power: surplusKW is PV left after every load decided
+// so far (negative: a deficit); headroomKW is the room under the import cap.
+func (p *RuleBased) batteries(o *Observation, surplusKW, headroomKW float64) {
 	sp := &p.sp
-	var avail, room, maxC, maxD, eta float64
-	for _, b := range o.Batteries {
-		avail += math.Max(0, b.EnergyKWh-b.MinKWh) * b.EtaDischarge
-		room += math.Max(0, b.MaxKWh-b.EnergyKWh) / b.EtaCharge
-		maxC += b.PowerKW
-		maxD += b.PowerKW
-		eta = b.EtaCharge * b.EtaDischarge
-	}
 	for i := range sp.BatteryKW {
 		sp.BatteryKW[i] = 0
 	}
 	if len(o.Batteries) == 0 {
 		return
 	}
+	var energy, avail, maxKWh, minKWh, power, eta float64
+	for _, b := range o.Batteries {
+		energy += b.EnergyKWh
+		floor := b.MinKWh + p.ReserveFraction*(b.MaxKWh-b.MinKWh)
+		avail += math.Max(0, b.EnergyKWh-floor) * b.EtaDischarge
+		maxKWh += b.MaxKWh
+		minKWh += b.MinKWh
+		power += b.PowerKW
+		eta = b.EtaCharge * b.EtaDischarge
+	}
+	ahead := o.PriceAhead[:min(len(o.PriceAhead), p.stepsPerDay)]
 	lo, hi := slices.Min(ahead), slices.Max(ahead)
 	price := o.ImportCNYPerKWh
 	fleet := 0.0
 	switch {
 	case surplusKW > 0 && o.ExportCNYPerKWh < price*eta:
 		// Absorb PV that would be exported for less than it is worth later.
-		fleet = math.Min(surplusKW, maxC)
+		fleet = math.Min(surplusKW, power)
 	case surplusKW < 0 && price > lo/eta+p.ThroughputCostCNYPerKWh:
 		// Discharge in the dearest steps until the next cheap hours.
 		need := -surplusKW
 		until := nextCheap(ahead, lo)
 		covered := int(avail / math.Max(need*o.DtH, 1e-9))
-		if covered >= until || rankGE(ahead[:max(until, 1)], price, max(covered, 1)) {
-			fleet = -math.Min(need, maxD)
+		if avail > 0 && (covered >= until || rankGE(ahead[:max(until, 1)], price, max(covered, 1))) {
+			fleet = -math.Min(math.Min(need, power), avail/o.DtH)
 		}
-	case price <= lo+1e-9 && hi*eta-price > p.ThroughputCostCNYPerKWh && room > 0:
-		// Cheapest hours, and the day's spread pays for losses and wear: fill up.
-		fleet = maxC
+	case price <= lo+1e-9 && hi*eta-price > p.ThroughputCostCNYPerKWh:
+		// Cheapest hours and the spread pays for losses and wear: fill up to a target that
+		// leaves room for tomorrow's PV surplus, inside the import cap.
+		etaC := o.Batteries[0].EtaCharge
+		target := math.Max(minKWh, maxKWh-p.lastSurp*etaC)
+		if energy < target {
+			fleet = math.Min(math.Min(power, headroomKW), (target-energy)/(etaC*o.DtH))
+		}
 	}
-	// Share the fleet setpoint by power rating.
 	for i, b := range o.Batteries {
-		if fleet > 0 {
-			sp.BatteryKW[i] = fleet * b.PowerKW / maxC
-		} else {
-			sp.BatteryKW[i] = fleet * b.PowerKW / maxD
-		}
+		sp.BatteryKW[i] = fleet * b.PowerKW / power
 	}
 }
 
@@ -219,37 +288,25 @@ func nextCheap(ahead []float64, lo float64) int {
 }
 
 // parking applies the SFpark rules once a day per lot and band, and prices the step.
-func (p *RuleBased) parking(o *Observation, day int) {
+func (p *RuleBased) parking(o *Observation, newDay bool) {
 	pk := &p.m.Parking
 	if len(pk.Lots) == 0 {
 		return
 	}
-	prevHour := o.Time.Add(-stepDuration(o.DtH)).Hour()
-	prevBand := pk.BandOfHour[prevHour]
+	prevBand := pk.BandOfHour[o.Time.Add(-stepDuration(o.DtH)).Hour()]
 	if o.Step > 0 && prevBand >= 0 {
 		for i, l := range o.Lots {
 			p.occSum[i][prevBand] += l.Occupancy
 			p.occN[i][prevBand]++
 		}
 	}
-	if day != p.lastDay && day > 0 {
+	if newDay && o.Step > 0 {
 		for i := range p.bandPrice {
 			for b := range p.bandPrice[i] {
 				if p.occN[i][b] == 0 {
 					continue
 				}
-				occ := p.occSum[i][b] / float64(p.occN[i][b])
-				step := 0.0
-				switch {
-				case occ >= pk.TargetHigh:
-					step = pk.StepCNYPerH
-				case occ >= pk.TargetLow:
-				case occ >= 0.3:
-					step = -pk.StepCNYPerH
-				default:
-					step = -2 * pk.StepCNYPerH
-				}
-				p.bandPrice[i][b] = clamp(p.bandPrice[i][b]+step, pk.MinCNYPerH, pk.MaxCNYPerH)
+				p.bandPrice[i][b] = clamp(p.bandPrice[i][b]+sfparkStep(p.occSum[i][b]/float64(p.occN[i][b]), pk), pk.MinCNYPerH, pk.MaxCNYPerH)
 				p.occSum[i][b], p.occN[i][b] = 0, 0
 			}
 		}
@@ -262,24 +319,49 @@ func (p *RuleBased) parking(o *Observation, day int) {
 	}
 }
 
-// rentals reviews short-term room rates weekly: +5 % above 90 % occupancy, −5 % below
-// 60 %, within 70–150 % of the list price.
-func (p *RuleBased) rentals(o *Observation, day int) {
+// sfparkStep is SFpark's price change for a band's mean occupancy (REFERENCES: shared
+// parking; steps scaled to the unit's step size).
+func sfparkStep(occ float64, pk *ParkingSpec) float64 {
+	switch {
+	case occ >= pk.TargetHigh:
+		return pk.StepCNYPerH
+	case occ >= pk.TargetLow:
+		return 0
+	case occ >= 0.3:
+		return -pk.StepCNYPerH
+	default:
+		return -2 * pk.StepCNYPerH
+	}
+}
+
+// rentals sets tonight's short-term rate from the rate of its weekday, reviewed every
+// seven days: +5 % if that weekday sold ≥ 90 %, −5 % if below 60 %.
+func (p *RuleBased) rentals(o *Observation, newDay bool) {
+	if !newDay {
+		return
+	}
+	wd := int(o.Time.Weekday())
+	yesterday := int(o.Time.Add(-24 * time.Hour).Weekday())
 	for i, r := range p.m.Rentals {
 		if !r.ShortTerm {
 			continue
 		}
-		if day != p.lastDay && day > 0 && day%7 == 0 {
-			occ := o.Rentals[i].OccupancyLast7Days
-			switch {
-			case occ > 0.9:
-				p.adr[i] *= 1.05
-			case occ < 0.6:
-				p.adr[i] *= 0.95
-			}
-			p.adr[i] = clamp(p.adr[i], 0.7*r.ADRCNY, 1.5*r.ADRCNY)
+		if o.Step > 0 {
+			p.soldSum[i][yesterday] += o.Rentals[i].SoldLastNight
+			p.soldN[i][yesterday]++
 		}
-		p.sp.RentalADRCNY[i] = p.adr[i]
+		if p.soldN[i][wd] > 0 {
+			occ := p.soldSum[i][wd] / float64(p.soldN[i][wd])
+			switch {
+			case occ >= 0.9:
+				p.adr[i][wd] *= 1.05
+			case occ < 0.6:
+				p.adr[i][wd] *= 0.95
+			}
+			p.adr[i][wd] = clamp(p.adr[i][wd], 0.7*r.ADRCNY, 1.5*r.ADRCNY)
+			p.soldSum[i][wd], p.soldN[i][wd] = 0, 0
+		}
+		p.sp.RentalADRCNY[i] = p.adr[i][wd]
 	}
 }
 

@@ -78,7 +78,7 @@ func TestValidateWithoutParse(t *testing.T) {
 		{"resident > spaces", func(u *Unit) { u.Parking.Lots[1].ResidentSpaces = 90 }, "parking.lots[1].resident_spaces: 90 must be <= spaces 80"},
 		{"fixed above max", func(u *Unit) { u.Parking.Pricing.FixedCNYPerHour = 20 }, "parking.pricing.fixed_cny_per_hour: 20 must be within"},
 		{"occupancy band", func(u *Unit) { u.Parking.Pricing.TargetOccupancyLow = 0.9 }, "want 0 < target_occupancy_low < target_occupancy_high <= 1"},
-		{"bands overlap", func(u *Unit) { u.Parking.Pricing.Bands[0].Hours = []string{"0-8"} }, "parking.pricing.bands[1].hours[0]: hours 7-8 of band day overlap band night"},
+		{"bands overlap", func(u *Unit) { u.Parking.Pricing.Bands[0].Hours = []string{"0-9", "21-24"} }, "parking.pricing.bands[1].hours[0]: hours 8-9 of band morning overlap band night"},
 		{"bad hour range", func(u *Unit) { u.Parking.Pricing.Bands[0].Hours = []string{"7-0"} }, `bands[0].hours[0]: hour range "7-0": want 0 <= from < to <= 24`},
 		{"short_term without adr", func(u *Unit) { u.Rentals[0].ADRCNY = 0 }, "rentals[0].adr_cny: 0 must be > 0 for a short_term rental"},
 		{"long_term without rent", func(u *Unit) { u.Rentals[1].RentCNYPerMonth = 0 }, "rentals[1].rent_cny_per_month: 0 must be > 0 for a long_term rental"},
