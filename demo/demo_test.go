@@ -216,3 +216,26 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// TestEventOrder checks that every event list is in time order, as the engine reads it.
+func TestEventOrder(t *testing.T) {
+	_, _, in := demoYear(t, 7)
+	for _, c := range []struct {
+		name string
+		n    int
+		at   func(i int) int
+	}{
+		{"EV sessions", len(in.EVSessions), func(i int) int { return in.EVSessions[i].Arrive }},
+		{"jobs", len(in.Jobs), func(i int) int { return in.Jobs[i].Earliest }},
+		{"parking requests", len(in.ParkingRequests), func(i int) int { return in.ParkingRequests[i].Arrive }},
+		{"resident windows", len(in.ResidentWindows), func(i int) int { return in.ResidentWindows[i].From }},
+		{"rental requests", len(in.RentalRequests), func(i int) int { return in.RentalRequests[i].Day }},
+	} {
+		for i := 1; i < c.n; i++ {
+			if c.at(i) < c.at(i-1) {
+				t.Errorf("%s: event %d at %d after event %d at %d", c.name, i, c.at(i), i-1, c.at(i-1))
+				break
+			}
+		}
+	}
+}

@@ -102,7 +102,10 @@ func (g *gen) evSessions() ([]twin.EVSession, error) {
 			cands = append(cands, evCandidate{vehicle: v, arrive: a, depart: dep, kwh: kwh, short: short})
 		}
 	}
-	slices.SortStableFunc(cands, func(x, y evCandidate) int { return cmp.Compare(x.arrive, y.arrive) })
+	// A vehicle arrives once per step at most: (arrive, vehicle) is unique.
+	slices.SortFunc(cands, func(x, y evCandidate) int {
+		return cmp.Or(cmp.Compare(x.arrive, y.arrive), cmp.Compare(x.vehicle, y.vehicle))
+	})
 
 	var ac, dc []int
 	for c, ch := range g.m.Chargers {

@@ -118,7 +118,11 @@ func (g *gen) jobs() ([]twin.Job, error) {
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b twin.Job) int { return cmp.Compare(a.Earliest, b.Earliest) })
+	// Jobs equal in every compared field have equal profiles too, so the order is deterministic.
+	slices.SortFunc(out, func(a, b twin.Job) int {
+		return cmp.Or(cmp.Compare(a.Earliest, b.Earliest), cmp.Compare(a.Flexible, b.Flexible), cmp.Compare(a.Building, b.Building),
+			cmp.Compare(a.Latest, b.Latest), cmp.Compare(a.ProfileKW[0], b.ProfileKW[0]))
+	})
 	return out, nil
 }
 

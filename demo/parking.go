@@ -81,7 +81,10 @@ func (g *gen) residentWindows() []twin.ResidentWindow {
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b twin.ResidentWindow) int { return cmp.Compare(a.From, b.From) })
+	// (From, Lot, Space) is unique: the order is total and deterministic.
+	slices.SortFunc(out, func(a, b twin.ResidentWindow) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Lot, b.Lot), cmp.Compare(a.Space, b.Space))
+	})
 	return out
 }
 
@@ -117,8 +120,12 @@ func (g *gen) parkingRequests() []twin.ParkingRequest {
 		mean += (c + v) / 365
 	}
 	days := g.genDays - 1
-	var out []twin.ParkingRequest
+	out := make([]twin.ParkingRequest, 0, int(rate*float64(days)*1.05))
+	perDay := 24 * g.sph
+	counts := make([]int, perDay+1)
+	var tmp []twin.ParkingRequest
 	for d := range days {
+		first := len(out)
 		c, v := factor(g.cal.days[d].offWork)
 		for li := range lots {
 			share := rate / mean * weights[li] / total
@@ -151,7 +158,22 @@ func (g *gen) parkingRequests() []twin.ParkingRequest {
 				}
 			}
 		}
+		// Every arrival of day d falls in day d: a stable counting sort of each day
+		// by arrival step sorts the year deterministically.
+		day := out[first:]
+		base := d * perDay
+		clear(counts)
+		for _, q := range day {
+			counts[q.Arrive-base+1]++
+		}
+		for i := 1; i < len(counts); i++ {
+			counts[i] += counts[i-1]
+		}
+		tmp = append(tmp[:0], day...)
+		for _, q := range tmp {
+			day[counts[q.Arrive-base]] = q
+			counts[q.Arrive-base]++
+		}
 	}
-	slices.SortStableFunc(out, func(a, b twin.ParkingRequest) int { return cmp.Compare(a.Arrive, b.Arrive) })
 	return out
 }

@@ -1,7 +1,9 @@
 package demo
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/lifang-community/lifang/twin"
 	"github.com/lifang-community/lifang/unit"
@@ -121,6 +123,8 @@ func (g *gen) rentals() ([]twin.RentalRequest, []twin.Tenancy) {
 			}
 		}
 	}
+	// Day order across rental groups (stable: within a day, group then draw order).
+	slices.SortStableFunc(reqs, func(a, b twin.RentalRequest) int { return cmp.Compare(a.Day, b.Day) })
 	// Cut to the horizon.
 	cut := tens[:0]
 	for _, t := range tens {

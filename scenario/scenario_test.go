@@ -1,0 +1,79 @@
+package scenario
+
+import (
+	"bytes"
+	"math"
+	"testing"
+
+	"github.com/lifang-community/lifang/examples"
+	"github.com/lifang-community/lifang/unit"
+)
+
+func summaryBytes(t *testing.T, seed uint64) ([]byte, *Case, []*PolicyRun) {
+	t.Helper()
+	u, err := unit.Parse(examples.Community, "community.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromUnit(u, seed, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := c.Run(Policies, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, Summarise(c, runs)); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), c, runs
+}
+
+func TestSummaryDeterministic(t *testing.T) {
+	a, _, _ := summaryBytes(t, 7)
+	b, _, _ := summaryBytes(t, 7)
+	c, _, _ := summaryBytes(t, 8)
+	if !bytes.Equal(a, b) {
+		t.Fatal("same seed, different summary.json")
+	}
+	if bytes.Equal(a, c) {
+		t.Fatal("another seed, same summary.json")
+	}
+}
+
+// The statement adds up: annual = Σ months, NOI = revenue − opex, the grid bill is
+// Σ import × price, and the parking split matches the twin's totals.
+func TestStatementAddsUp(t *testing.T) {
+	_, _, runs := summaryBytes(t, 3)
+	for _, r := range runs {
+		st, res := r.Statement, r.Result
+		var rev, opex, noi, grid float64
+		for _, m := range st.Months {
+			rev += m.TotalRevenueCNY
+			opex += m.TotalOpexCNY
+			noi += m.NOITotalCNY
+		}
+		for i := range res.Series.ImportKW {
+			grid += res.Series.ImportKW[i] * res.DtH * res.Series.ImportPrice[i]
+		}
+		a := st.Annual
+		for name, pair := range map[string][2]float64{"revenue": {rev, a.TotalRevenueCNY}, "opex": {opex, a.TotalOpexCNY},
+			"noi": {noi, a.NOITotalCNY}, "noi identity": {a.TotalRevenueCNY - a.TotalOpexCNY, a.NOITotalCNY}, "grid": {grid, a.GridPurchaseCNY}} {
+			if math.Abs(pair[0]-pair[1]) > 1e-6*math.Max(1, math.Abs(pair[1])) {
+				t.Errorf("%s: %s %.2f vs %.2f", r.Name, name, pair[0], pair[1])
+			}
+		}
+		gross, resident := 0.0, 0.0
+		for _, l := range res.Parking {
+			gross += l.RevenueCNY
+			resident += l.ResidentShareCNY
+		}
+		if math.Abs(a.ParkingGrossCNY-gross) > 1e-6*gross || math.Abs(a.RevenueCNY["parking"]-(gross-resident)) > 1e-6*gross {
+			t.Errorf("%s: parking %.2f/%.2f vs twin %.2f/%.2f", r.Name, a.ParkingGrossCNY, a.RevenueCNY["parking"], gross, gross-resident)
+		}
+	}
+	if runs[1].KPIs.Economic.SavingsVsBaselineCNY <= 0 {
+		t.Errorf("rule-based saves nothing on the grid bill: %.0f", runs[1].KPIs.Economic.SavingsVsBaselineCNY)
+	}
+}
