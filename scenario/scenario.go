@@ -58,19 +58,28 @@ type Case struct {
 // FromUnit builds the inputs of a defaulted, validated unit from its data source.
 // Synthetic units are generated with seed; CSV units take the measured series the file
 // has and the seeded models for everything else (EV sessions, parking, rentals).
-func FromUnit(u *unit.Unit, seed uint64, baseDir string) (*Case, error) {
+//
+// A unit whose source is citylearn takes its buildings, assets and series from the
+// dataset (sized by opt where the dataset autosizes) and its name, location, tariffs,
+// costs and resilience settings from the unit; where the dataset has no prices of its
+// own, the unit's TOU tariff prices imports.
+func FromUnit(u *unit.Unit, seed uint64, baseDir string, opt citylearn.Options) (*Case, error) {
 	if u.Data.Source == "citylearn" {
 		dir := u.Data.CityLearn
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(baseDir, dir)
 		}
-		c, err := FromCityLearn(dir, citylearn.Options{TimeZone: u.Location.TimeZone})
+		opt.TimeZone = u.Location.TimeZone
+		c, err := FromCityLearn(dir, opt)
 		if err != nil {
 			return nil, err
 		}
-		// The YAML names the unit and prices it; the dataset brings assets and series.
-		c.Unit.Name = u.Name
-		c.Unit.Tariffs, c.Unit.Opex, c.Unit.Capex = u.Tariffs, u.Opex, u.Capex
+		cu := c.Unit
+		cu.Name, cu.Location = u.Name, u.Location
+		cu.Tariffs, cu.Opex, cu.Capex, cu.Resilience = u.Tariffs, u.Opex, u.Capex, u.Resilience
+		if c.Model, err = twin.FromUnit(cu); err != nil {
+			return nil, err
+		}
 		return c, nil
 	}
 	m, err := twin.FromUnit(u)
@@ -151,6 +160,11 @@ func FromCityLearn(dir string, opt citylearn.Options) (*Case, error) {
 	u.ApplyDefaults()
 	if err := u.Validate(); err != nil {
 		return nil, fmt.Errorf("scenario: imported unit from %s: %w", dir, err)
+	}
+	// CityLearn buildings pay their own bills: sell to them at the mean tariff price,
+	// so the energy statement shows what dispatch saves rather than a made-up margin.
+	if el := &u.Tariffs.Electricity; el.ResidentCNYPerKWh == 0 && len(el.Seasons) > 0 && len(el.Seasons[0].Periods) > 0 {
+		el.ResidentCNYPerKWh = el.Seasons[0].Periods[0].PriceCNYPerKWh
 	}
 	m, err := twin.FromUnit(u)
 	if err != nil {

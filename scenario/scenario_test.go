@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lifang-community/lifang/examples"
+	"github.com/lifang-community/lifang/ingest/citylearn"
 	"github.com/lifang-community/lifang/unit"
 )
 
@@ -15,7 +16,7 @@ func summaryBytes(t *testing.T, seed uint64) ([]byte, *Case, []*PolicyRun) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := FromUnit(u, seed, ".")
+	c, err := FromUnit(u, seed, ".", citylearn.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"time"
 )
 
 // RuleBased is a transparent operator policy built from rules an engineer can check
@@ -30,8 +29,9 @@ import (
 //     +step at ≥ 80 %, none at 60–80 %, −step at 30–60 %, −2 steps below 30 %); visitors
 //     go to the shared space whose free window fits best, with a buffer before the owner
 //     returns;
-//   - room rates are set per weekday, moved 5 % a week toward 60–90 % occupancy of that
-//     weekday (within 70–150 % of the list price);
+//   - rooms sell at the list price: weekly yield rules (±5 % per weekday toward 60–90 %
+//     occupancy, with or without discounts) lost revenue on the demo's demand, whose
+//     willingness to pay is tight around the list price;
 //   - the tank releases what a forecast storm would spill (counting on half the
 //     forecast rain, since forecasts miss), so the storm is detained rather than spilled.
 type RuleBased struct {
@@ -59,10 +59,7 @@ type RuleBased struct {
 	occSum    [][]float64 // [lot][band] occupancy summed since the last review
 	occN      [][]int
 
-	adr     [][7]float64 // [rental][weekday] tonight's rate
-	soldSum [][7]float64 // [rental][weekday] share sold, summed since the last review
-	soldN   [][7]int
-	order   []int
+	order []int
 }
 
 // NewRuleBased returns the rule-based policy for a model.
@@ -83,16 +80,6 @@ func NewRuleBased(m *Model) *RuleBased {
 		p.occSum = append(p.occSum, make([]float64, nb))
 		p.occN = append(p.occN, make([]int, nb))
 	}
-	for _, r := range m.Rentals {
-		var a [7]float64
-		for d := range a {
-			a[d] = r.ADRCNY
-		}
-		p.adr = append(p.adr, a)
-	}
-	p.soldSum = make([][7]float64, len(m.Rentals))
-	p.soldN = make([][7]int, len(m.Rentals))
-	p.sp.RentalADRCNY = make([]float64, len(m.Rentals))
 	return p
 }
 
@@ -115,7 +102,6 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 		p.todayPeak, p.lastSurp, p.surplusKWh = 0, p.surplusKWh, 0
 	}
 	p.parking(o, newDay)
-	p.rentals(o, newDay)
 	p.lastDay = day
 
 	house := o.LoadKW + o.FlexKW
@@ -331,37 +317,6 @@ func sfparkStep(occ float64, pk *ParkingSpec) float64 {
 		return -pk.StepCNYPerH
 	default:
 		return -2 * pk.StepCNYPerH
-	}
-}
-
-// rentals sets tonight's short-term rate from the rate of its weekday, reviewed every
-// seven days: +5 % if that weekday sold ≥ 90 %, −5 % if below 60 %.
-func (p *RuleBased) rentals(o *Observation, newDay bool) {
-	if !newDay {
-		return
-	}
-	wd := int(o.Time.Weekday())
-	yesterday := int(o.Time.Add(-24 * time.Hour).Weekday())
-	for i, r := range p.m.Rentals {
-		if !r.ShortTerm {
-			continue
-		}
-		if o.Step > 0 {
-			p.soldSum[i][yesterday] += o.Rentals[i].SoldLastNight
-			p.soldN[i][yesterday]++
-		}
-		if p.soldN[i][wd] > 0 {
-			occ := p.soldSum[i][wd] / float64(p.soldN[i][wd])
-			switch {
-			case occ >= 0.9:
-				p.adr[i][wd] *= 1.05
-			case occ < 0.6:
-				p.adr[i][wd] *= 0.95
-			}
-			p.adr[i][wd] = clamp(p.adr[i][wd], 0.7*r.ADRCNY, 1.5*r.ADRCNY)
-			p.soldSum[i][wd], p.soldN[i][wd] = 0, 0
-		}
-		p.sp.RentalADRCNY[i] = p.adr[i][wd]
 	}
 }
 

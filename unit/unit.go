@@ -156,7 +156,8 @@ type Parking struct {
 	ResidentShare float64 `yaml:"resident_share,omitempty"`
 	// BufferMinutes is kept free before an owner's declared return.
 	BufferMinutes int `yaml:"buffer_minutes,omitempty"`
-	// VisitorRequestsPerDay is the mean number of visitor parking requests per lot (synthetic data).
+	// VisitorRequestsPerDay is the mean number of visitor parking requests per day over
+	// all lots, shared by the spaces visitors can use (synthetic data).
 	VisitorRequestsPerDay float64 `yaml:"visitor_requests_per_day,omitempty"`
 }
 

@@ -187,7 +187,6 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"nonsense"},
 		{"simulate"},
-		{"simulate", "--unit", "x.yaml", "--citylearn", "d"},
 		{"simulate", "--unit", "x.yaml", "--policy", "magic"},
 		{"demo", "--seed", "minus-one"},
 	} {
@@ -197,5 +196,39 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "simulate", "--unit", "/nonexistent/unit.yaml", "--quiet"); code != exitFail || !strings.Contains(stderr, "unit.yaml") {
 		t.Errorf("missing unit file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// The neighbourhood set sizes nothing: flags size batteries and PV, and a unit file
+// prices it (the set has no pricing.csv).
+func TestNeighbourhoodPricedByUnit(t *testing.T) {
+	src := filepath.Join(sharedData, "citylearn", "ca_alameda_neighborhood")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("shared data not present (%v); CI has it", err)
+	}
+	dir := t.TempDir()
+	path := writeUnit(t, dir, "", "")
+	out := filepath.Join(dir, "out")
+	code, _, stderr := runCLI(t, "simulate", "--unit", path, "--citylearn", src, "--battery-kwh-per-building", "10", "--pv-kw-per-building", "5", "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var s struct {
+		Inputs   map[string]float64
+		Policies map[string]struct {
+			KPI struct {
+				Economic map[string]float64
+			}
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(out, "summary.json"))
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Inputs["battery_capacity_kwh"] != 300 || s.Inputs["pv_capacity_kw"] != 150 {
+		t.Fatalf("sizing by flags: %v", s.Inputs)
+	}
+	if g := s.Policies["rule_based"].KPI.Economic["grid_savings_vs_baseline_cny"]; g <= 0 {
+		t.Fatalf("the TOU tariff from the unit should make the batteries pay: savings %g", g)
 	}
 }

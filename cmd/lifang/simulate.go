@@ -29,7 +29,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	u.Data.Seed = *seed
 	prog := progress(stderr, *quiet)
 	prog("generate synthetic community", 0, 1)
-	c, err := scenario.FromUnit(u, *seed, ".")
+	c, err := scenario.FromUnit(u, *seed, ".", citylearn.Options{})
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 }
 
 func runSimulate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("simulate", "(--unit FILE.yaml | --citylearn DIR) [--policy NAME[,NAME]] [--out DIR]", stderr)
+	fs := newFlags("simulate", "(--unit FILE.yaml | --citylearn DIR | both) [--policy NAME[,NAME]] [--out DIR]", stderr)
 	unitFile := fs.String("unit", "", "unit file (YAML); see examples/community.yaml")
 	clDir := fs.String("citylearn", "", "CityLearn dataset directory (schema.json, building CSVs, …)")
 	policy := fs.String("policy", "all", "policies to run: business_as_usual, rule_based, or all (the baseline always runs for comparison)")
@@ -50,8 +50,8 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if (*unitFile == "") == (*clDir == "") {
-		return usageError{"give exactly one of --unit FILE.yaml or --citylearn DIR"}
+	if *unitFile == "" && *clDir == "" {
+		return usageError{"give --unit FILE.yaml, --citylearn DIR, or both (the unit then prices the dataset)"}
 	}
 	policies := scenario.Policies
 	if *policy != "all" {
@@ -63,11 +63,12 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	prog := progress(stderr, *quiet)
+	opt := citylearn.Options{PVKWPerBuilding: *pvKW, BatteryKWhPerBuilding: *batKWh, BatteryKWPerBuilding: *batKW}
 	var c *scenario.Case
 	var err error
-	if *clDir != "" {
+	if *unitFile == "" {
 		prog("import CityLearn dataset", 0, 1)
-		c, err = scenario.FromCityLearn(*clDir, citylearn.Options{PVKWPerBuilding: *pvKW, BatteryKWhPerBuilding: *batKWh, BatteryKWPerBuilding: *batKW})
+		c, err = scenario.FromCityLearn(*clDir, opt)
 	} else {
 		var u *unit.Unit
 		if u, err = unit.Load(*unitFile); err != nil {
@@ -77,8 +78,12 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 		if *seed != 0 {
 			s = *seed
 		}
+		base := filepath.Dir(*unitFile)
+		if *clDir != "" {
+			u.Data.Source, u.Data.CityLearn, base = "citylearn", *clDir, "."
+		}
 		prog("build inputs ("+u.Data.Source+")", 0, 1)
-		c, err = scenario.FromUnit(u, s, filepath.Dir(*unitFile))
+		c, err = scenario.FromUnit(u, s, base, opt)
 	}
 	if err != nil {
 		return err
