@@ -21,6 +21,9 @@ import (
 // Subsystems in report order.
 var Subsystems = []string{"energy", "ev_charging", "parking", "rentals", "water"}
 
+// opexLines are the cost lines: each subsystem's and the community's unallocated costs.
+var opexLines = append(append([]string{}, Subsystems...), "community")
+
 // Lines is one period's statement. Revenue and NOI are by subsystem; community-wide
 // fixed costs are in OpexCNY["community"] and reduce only the total NOI.
 type Lines struct {
@@ -206,8 +209,9 @@ func (l *Lines) close() {
 		l.NOICNY[s] = l.RevenueCNY[s] - l.OpexCNY[s]
 		l.TotalRevenueCNY += l.RevenueCNY[s]
 	}
-	for _, v := range l.OpexCNY {
-		l.TotalOpexCNY += v
+	// Sum in a fixed order: float addition is not associative, and map order is random.
+	for _, k := range opexLines {
+		l.TotalOpexCNY += l.OpexCNY[k]
 	}
 	l.NOITotalCNY = l.TotalRevenueCNY - l.TotalOpexCNY
 }
@@ -217,11 +221,11 @@ func (l *Lines) add(m *Lines) {
 	if l.RevenueCNY == nil {
 		*l = newLines("")
 	}
-	for k, v := range m.RevenueCNY {
-		l.RevenueCNY[k] += v
+	for _, k := range Subsystems {
+		l.RevenueCNY[k] += m.RevenueCNY[k]
 	}
-	for k, v := range m.OpexCNY {
-		l.OpexCNY[k] += v
+	for _, k := range opexLines {
+		l.OpexCNY[k] += m.OpexCNY[k]
 	}
 	l.GridPurchaseCNY += m.GridPurchaseCNY
 	l.DemandChargeCNY += m.DemandChargeCNY

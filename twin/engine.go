@@ -63,6 +63,9 @@ type run struct {
 	catch    []catchment
 	stormDay []bool
 	obs      Observation
+	evKW     []float64 // per-step scratch: charger power
+	batKW    []float64 // per-step scratch: battery power
+	started  map[int]bool
 }
 
 // dayAcc accumulates a battery's stress over the current day.
@@ -110,6 +113,9 @@ func newRun(m *Model, in *Inputs, p Policy) *run {
 		r.startKWh += bb.energyKWh
 	}
 	r.stress = make([]dayAcc, len(r.bats))
+	r.batKW = make([]float64, len(r.bats))
+	r.evKW = make([]float64, len(m.Chargers))
+	r.started = map[int]bool{}
 	for i := range r.stress {
 		r.resetDay(i)
 	}
@@ -326,8 +332,9 @@ func (r *run) step(t int) {
 	r.startJobs(t, sp.StartJobs)
 
 	// EV charging requests, clipped to charger, vehicle and remaining need.
-	evKW := make([]float64, len(m.Chargers))
+	evKW, batKW := r.evKW, r.batKW
 	for c := range m.Chargers {
+		evKW[c] = 0
 		if r.curSess[c] < 0 || c >= len(sp.ChargerKW) {
 			continue
 		}
@@ -335,8 +342,8 @@ func (r *run) step(t int) {
 		evKW[c] = clamp(sp.ChargerKW[c], 0, math.Min(cs.PowerKW, r.needKWh[c]/(cs.Efficiency*dt)))
 	}
 	// Battery requests, clipped to power and SoC limits.
-	batKW := make([]float64, len(r.bats))
 	for i, b := range r.bats {
+		batKW[i] = 0
 		if i >= len(sp.BatteryKW) {
 			continue
 		}
@@ -359,7 +366,7 @@ func (r *run) step(t int) {
 	// Transformer import limit: shed EV charging, then battery charging.
 	if lim := m.ImportLimitKW; lim > 0 && net > lim {
 		net = shed(evKW, net-lim, net)
-		net = shedPositive(batKW, net-lim, net)
+		net = shed(batKW, net-lim, net)
 	}
 	// Export limit: cut battery discharge, then curtail PV.
 	pvUsed := pv
@@ -494,8 +501,6 @@ func shed(xs []float64, need, net float64) float64 {
 	return net - f*tot
 }
 
-func shedPositive(xs []float64, need, net float64) float64 { return shed(xs, need, net) }
-
 // shedNegative reduces discharges (negative entries) until need kW of export is removed;
 // it returns the remaining export.
 func shedNegative(xs []float64, need, export float64) float64 {
@@ -520,18 +525,17 @@ func stepDuration(dtH float64) time.Duration { return time.Duration(dtH * float6
 func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }
 
 func (r *run) depart(c int) {
-	k := r.curSess[c]
 	if unmet := r.needKWh[c]; unmet > 1e-6 {
 		r.res.EV.UnmetKWh += unmet
 		r.res.EV.SessionsUnmet++
 	}
-	_ = k
 	r.curSess[c] = -1
 	r.needKWh[c] = 0
 }
 
 func (r *run) startJobs(t int, chosen []int) {
-	start := map[int]bool{}
+	start := r.started
+	clear(start)
 	for _, j := range chosen {
 		start[j] = true
 	}

@@ -137,10 +137,13 @@ func (in *Inputs) Validate(m *Model) error {
 			return fmt.Errorf("inputs: PV array %q has %d steps, want %d", m.PV[a].Name, len(s), in.Steps)
 		}
 	}
-	for name, s := range map[string][]float64{"temp_c": in.TempC, "rain_mm": in.RainMM, "rain_forecast_24h_mm": in.RainForecast24hMM,
-		"import_price": in.ImportPriceCNYPerKWh, "carbon": in.CarbonKgPerKWh, "water_demand_m3": in.WaterDemandM3} {
-		if s != nil && len(s) != in.Steps {
-			return fmt.Errorf("inputs: %s has %d steps, want %d", name, len(s), in.Steps)
+	for _, f := range []struct {
+		name string
+		s    []float64
+	}{{"temp_c", in.TempC}, {"rain_mm", in.RainMM}, {"rain_forecast_24h_mm", in.RainForecast24hMM},
+		{"import_price", in.ImportPriceCNYPerKWh}, {"carbon", in.CarbonKgPerKWh}, {"water_demand_m3", in.WaterDemandM3}} {
+		if f.s != nil && len(f.s) != in.Steps {
+			return fmt.Errorf("inputs: %s has %d steps, want %d", f.name, len(f.s), in.Steps)
 		}
 	}
 	for i, s := range in.EVSessions {

@@ -30,6 +30,7 @@ func init() {
 		{"demo", "simulate the embedded demo community for a year and write summary, time series and report", runDemo},
 		{"simulate", "simulate a unit (YAML) or a CityLearn dataset under one or more policies", runSimulate},
 		{"validate", "check a unit file and report every problem with file:line", runValidate},
+		{"bench", "time whole runs and print JSON (bench demo)", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println(version); return nil }},
 	}
 }

@@ -1,0 +1,14 @@
+package twin
+
+import "testing"
+
+// BenchmarkRunYear runs a year of the small community under the rule-based policy.
+func BenchmarkRunYear(b *testing.B) {
+	m := smallModel()
+	in := smallInputs(m, 365, 9)
+	for b.Loop() {
+		if _, err := Run(m, in, NewRuleBased(m), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
