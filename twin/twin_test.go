@@ -329,3 +329,74 @@ func TestCheapestStart(t *testing.T) {
 		t.Fatalf("cheapest 2-step start = %d, want 3", s)
 	}
 }
+
+// 40 kW of PV at full output against a 10 kW load with a 20 kW export limit and no
+// battery: 10 kW is consumed, 20 kW exported, 10 kW curtailed, every hour.
+func TestPVCurtailmentHandCase(t *testing.T) {
+	m := smallModel()
+	m.Batteries, m.Chargers, m.ExportLimitKW = nil, nil, 20
+	in := smallInputs(m, 1, 7)
+	in.EVSessions, in.Jobs = nil, nil
+	for b := range in.BuildingLoadKW {
+		for k := range in.BuildingLoadKW[b] {
+			in.BuildingLoadKW[b][k] = 5
+		}
+	}
+	for k := range in.PVKWPerKWp[0] {
+		in.PVKWPerKWp[0][k] = 1
+	}
+	res, err := Run(m, in, NewBusinessAsUsual(m), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Energy
+	if e.ExportKWh != 24*20 || e.CurtailedKWh != 24*10 || e.ImportKWh != 0 || e.PVKWh != 24*40 {
+		t.Fatalf("export %g curtailed %g import %g pv %g; want 480, 240, 0, 960", e.ExportKWh, e.CurtailedKWh, e.ImportKWh, e.PVKWh)
+	}
+}
+
+// A 2-step run requested at 19:00 with a deadline of 07:00 next day: the baseline
+// starts it at once, the rule-based policy at 00:00, the first valley hour
+// (touTariff: valley 0–8), and both deliver its 4 kWh.
+func TestShiftableRunHandCase(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 2, 8)
+	in.EVSessions = nil
+	in.Jobs = []Job{{Flexible: 0, Earliest: 19, Latest: 31, ProfileKW: []float64{2, 2}}}
+	for _, c := range []struct {
+		p     Policy
+		start int
+	}{{NewBusinessAsUsual(m), 19}, {NewRuleBased(m), 24}} {
+		res, err := Run(m, in, c.p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range res.Series.FlexKW {
+			want := 0.0
+			if k == c.start || k == c.start+1 {
+				want = 2
+			}
+			if v != want {
+				t.Fatalf("%s: flexible load at step %d = %g, want %g (start %d)", c.p.Name(), k, v, want, c.start)
+			}
+		}
+	}
+}
+
+// Rentals never sell more unit-nights than exist, and long-term rent accrues daily.
+func TestRentalConservation(t *testing.T) {
+	m := smallModel()
+	m.Rentals = append(m.Rentals, RentalSpec{Name: "flats", Units: 2, RentCNYPerMonth: 3650})
+	in := smallInputs(m, 30, 10)
+	in.Tenancies = []Tenancy{{Rental: 1, Unit: 0, From: -5, To: 10}, {Rental: 1, Unit: 1, From: 20, To: 400}}
+	res, _ := Run(m, in, NewBusinessAsUsual(m), nil)
+	for _, r := range res.Rentals {
+		if r.SoldNights > r.UnitNights {
+			t.Fatalf("%s sold %d of %d unit-nights", r.Name, r.SoldNights, r.UnitNights)
+		}
+	}
+	// 10 + 10 days at 3,650 × 12 / 365 = 120 CNY a day.
+	if lt := res.Rentals[1]; lt.SoldNights != 20 || math.Abs(lt.RevenueCNY-2400) > 1e-9 {
+		t.Fatalf("long-term: %d days, %g CNY; want 20 and 2400", lt.SoldNights, lt.RevenueCNY)
+	}
+}
