@@ -245,3 +245,48 @@ func WriteTimeseries(w io.Writer, c *Case, runs []*PolicyRun) error {
 	}
 	return bw.Flush()
 }
+
+// WriteStatement writes the monthly operating statements as CSV: one row per policy and
+// month (and one "annual" row per policy), every revenue, cost and NOI line in CNY.
+func WriteStatement(w io.Writer, runs []*PolicyRun) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("policy,period")
+	for _, s := range settle.Subsystems {
+		fmt.Fprintf(bw, ",revenue.%s", s)
+	}
+	for _, s := range settle.OpexLines {
+		fmt.Fprintf(bw, ",opex.%s", s)
+	}
+	for _, s := range settle.Subsystems {
+		fmt.Fprintf(bw, ",noi.%s", s)
+	}
+	bw.WriteString(",revenue_total,opex_total,noi_total,grid_purchase,demand_charge,export_credit,resident_sales,parking_gross,resident_parking_income,import_kwh,export_kwh,peak_import_kw,water_supplied_m3,water_detained_m3\n")
+	row := func(policy string, l *settle.Lines) {
+		bw.WriteString(policy + "," + l.Period)
+		vals := make([]float64, 0, 32)
+		for _, s := range settle.Subsystems {
+			vals = append(vals, l.RevenueCNY[s])
+		}
+		for _, s := range settle.OpexLines {
+			vals = append(vals, l.OpexCNY[s])
+		}
+		for _, s := range settle.Subsystems {
+			vals = append(vals, l.NOICNY[s])
+		}
+		vals = append(vals, l.TotalRevenueCNY, l.TotalOpexCNY, l.NOITotalCNY, l.GridPurchaseCNY, l.DemandChargeCNY, l.ExportCreditCNY,
+			l.ResidentSalesCNY, l.ParkingGrossCNY, l.ResidentParkingCNY, l.ImportKWh, l.ExportKWh, l.PeakImportKW, l.WaterSuppliedM3, l.WaterDetainedM3)
+		for _, v := range vals {
+			bw.WriteString("," + strconv.FormatFloat(v, 'f', 2, 64))
+		}
+		bw.WriteString("\n")
+	}
+	for _, r := range runs {
+		for i := range r.Statement.Months {
+			row(r.Name, &r.Statement.Months[i])
+		}
+		a := r.Statement.Annual
+		a.Period = "annual"
+		row(r.Name, &a)
+	}
+	return bw.Flush()
+}

@@ -21,8 +21,8 @@ import (
 // Subsystems in report order.
 var Subsystems = []string{"energy", "ev_charging", "parking", "rentals", "water"}
 
-// opexLines are the cost lines: each subsystem's and the community's unallocated costs.
-var opexLines = append(append([]string{}, Subsystems...), "community")
+// OpexLines are the cost lines: each subsystem's and the community's unallocated costs.
+var OpexLines = append(append([]string{}, Subsystems...), "community")
 
 // Lines is one period's statement. Revenue and NOI are by subsystem; community-wide
 // fixed costs are in OpexCNY["community"] and reduce only the total NOI.
@@ -210,7 +210,7 @@ func (l *Lines) close() {
 		l.TotalRevenueCNY += l.RevenueCNY[s]
 	}
 	// Sum in a fixed order: float addition is not associative, and map order is random.
-	for _, k := range opexLines {
+	for _, k := range OpexLines {
 		l.TotalOpexCNY += l.OpexCNY[k]
 	}
 	l.NOITotalCNY = l.TotalRevenueCNY - l.TotalOpexCNY
@@ -224,7 +224,7 @@ func (l *Lines) add(m *Lines) {
 	for _, k := range Subsystems {
 		l.RevenueCNY[k] += m.RevenueCNY[k]
 	}
-	for _, k := range opexLines {
+	for _, k := range OpexLines {
 		l.OpexCNY[k] += m.OpexCNY[k]
 	}
 	l.GridPurchaseCNY += m.GridPurchaseCNY

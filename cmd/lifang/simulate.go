@@ -16,7 +16,7 @@ import (
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "[--out DIR] [--seed N]", stderr)
-	out := fs.String("out", "lifang-demo", "directory for summary.json, timeseries.csv and report.html")
+	out := fs.String("out", "lifang-demo", "directory for summary.json, timeseries.csv, statement.csv and report.html")
 	seed := fs.Uint64("seed", 7, "seed of the synthetic community (same seed ⇒ byte-identical files)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := parse(fs, args); err != nil {
@@ -134,6 +134,9 @@ func simulateAndWrite(c *scenario.Case, policies []string, out string, stdout io
 	if err := write("timeseries.csv", func(w io.Writer) error { return scenario.WriteTimeseries(w, c, runs) }); err != nil {
 		return err
 	}
+	if err := write("statement.csv", func(w io.Writer) error { return scenario.WriteStatement(w, runs) }); err != nil {
+		return err
+	}
 	if err := write("report.html", func(w io.Writer) error { return report.Write(w, scenario.Page(c, runs, sum)) }); err != nil {
 		return err
 	}
@@ -155,7 +158,7 @@ func printHeadline(w io.Writer, s *scenario.Summary, out string) {
 	for name, c := range s.Comparison {
 		fmt.Fprintf(w, "  %s vs baseline: NOI %+.0f CNY, grid bill %+.0f CNY, peak %+.1f %%\n", name, c.NOIGainCNY, -c.GridSavingsCNY, -100*c.PeakReduction)
 	}
-	fmt.Fprintf(w, "wrote %s/{summary.json,timeseries.csv,report.html}\n", out)
+	fmt.Fprintf(w, "wrote %s/{summary.json,timeseries.csv,statement.csv,report.html}\n", out)
 }
 
 // progress prints stage progress to stderr, one line per stage change or 25 % step.
