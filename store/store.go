@@ -29,9 +29,9 @@ var ErrConflict = errors.New("store: leaf index conflict")
 type Commit struct {
 	// Index is the leaf index of the batch; -1 stores readings and events without a
 	// leaf (the raw path used only to measure the ledger's cost).
-	Index    int64
-	Leaf     []byte // reading.Batch.Canonical()
-	Batch    *reading.Batch
+	Index int64
+	Leaf  []byte // reading.Batch.Canonical()
+	Batch *reading.Batch
 	// Hashes are the stored hashes the leaf adds, from tlog.StoredHashIndex(0, Index)
 	// on (tlog.StoredHashes).
 	Hashes []tlog.Hash
@@ -59,8 +59,9 @@ type Bucket struct {
 
 // Store is the storage contract.
 type Store interface {
-	// Commit stores a batch and its ledger material atomically and durably.
-	Commit(ctx context.Context, c *Commit) error
+	// Commit stores batches and their ledger material atomically and durably: all of
+	// cs in one transaction, in order (consecutive leaf indexes), or none.
+	Commit(ctx context.Context, cs ...*Commit) error
 	// Existing returns the stored value of each key that is present.
 	Existing(ctx context.Context, keys []reading.Key) (map[reading.Key]float64, error)
 	// Neighbours returns the stored readings of a point just before and just after t
@@ -88,6 +89,9 @@ type Store interface {
 	// BatchReadings returns the readings and events stored under a leaf, in batch order,
 	// with the batch's source and received time: what verify re-encodes.
 	BatchReadings(ctx context.Context, index int64) (*reading.Batch, error)
+	// Uncovered returns readings not under any leaf below size (raw-path readings, or
+	// rows whose batch index is negative or >= size), for verify to name.
+	Uncovered(ctx context.Context, size int64, limit int) ([]reading.Reading, error)
 	// ReadHashes implements tlog.HashReader over the stored hashes.
 	ReadHashes(indexes []int64) ([]tlog.Hash, error)
 

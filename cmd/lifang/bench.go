@@ -16,8 +16,11 @@ import (
 // runBench times whole runs and prints JSON, so anyone can reproduce a figure with
 // one command.
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "ingest" {
+		return benchIngest(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "demo" {
-		return usageError{"usage: lifang bench demo [--runs N] [--seed N]"}
+		return usageError{"usage: lifang bench (demo [--runs N] [--seed N] | ingest --db PATH --readings N)"}
 	}
 	fs := newFlags("bench demo", "[--runs N] [--seed N]", stderr)
 	runs := fs.Int("runs", 3, "repetitions (the fastest and the mean are reported)")

@@ -30,7 +30,12 @@ func init() {
 		{"demo", "simulate the embedded demo community for a year and write summary, time series and report", runDemo},
 		{"simulate", "simulate a unit (YAML) or a CityLearn dataset under one or more policies", runSimulate},
 		{"validate", "check a unit file and report every problem with file:line", runValidate},
-		{"bench", "time whole runs and print JSON (bench demo)", runBench},
+		{"ingest", "ingest readings into a database and its ledger (ingest csv)", runIngest},
+		{"quarantine", "list, replay or dismiss rejected input (quarantine list|replay|dismiss)", runQuarantine},
+		{"ledger", "the tamper-evident log: checkpoint, prove, consistency, leaf, rotate-key", runLedger},
+		{"verify", "the auditor's offline check of a database or an export", runVerify},
+		{"export", "write a database's signed data for offline verification", runExport},
+		{"bench", "time whole runs and print JSON (bench demo | bench ingest)", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println(version); return nil }},
 	}
 }
