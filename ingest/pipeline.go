@@ -126,6 +126,9 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 			continue
 		}
 		r.Unit = u.Symbol
+		if r.Value == 0 {
+			r.Value = 0 // −0 is 0: SQLite does not keep the sign of a zero REAL
+		}
 		if !reading.Finite(r.Value) || r.Value < u.Min || r.Value > u.Max {
 			reject(raw, ReasonValue, fmt.Sprintf("%s %s outside [%g, %g]", reading.FormatValue(r.Value), u.Symbol, u.Min, u.Max))
 			continue

@@ -3,6 +3,9 @@
 // store/sqlite (the embedded default) and store/postgres (scale-out) implement it; the
 // conformance suite in store/storetest runs against both.
 //
+// Values round-trip bit for bit except that −0 may come back as 0 (SQLite stores a
+// whole REAL as an integer); the ingest pipeline therefore stores 0 for −0.
+//
 // The one rule every implementation keeps: Commit writes a batch's readings, its leaf
 // and the ledger's new hashes in one transaction and returns only when it is durable,
 // so the log and the data can never disagree after a crash.
