@@ -8,6 +8,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	_ "embed"
@@ -53,7 +54,8 @@ func Open(path string, opt Options) (*Store, error) {
 	if opt.NoSync {
 		sync = "NORMAL"
 	}
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=%s&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate&_cache_size=-65536", path, sync)
+	// journal_mode is set by the schema, after page_size (a WAL database keeps its page size).
+	dsn := fmt.Sprintf("file:%s?_synchronous=%s&_busy_timeout=10000&_txlock=immediate&_cache_size=-65536", path, sync)
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -90,8 +92,14 @@ func (s *Store) Commit(ctx context.Context, cs ...*store.Commit) (err error) {
 		return fmt.Errorf("sqlite: commit: read tree size: %w", err)
 	}
 	newIDs := map[string]int64{}
+	stmts, err := s.statements(ctx, tx)
+	if err != nil {
+		return err
+	}
+	defer stmts.many.Close()
+	defer stmts.one.Close()
 	for _, c := range cs {
-		if err := s.commitOne(ctx, tx, c, &size, &raw, newIDs); err != nil {
+		if err := s.commitOne(ctx, tx, stmts, c, &size, &raw, newIDs); err != nil {
 			return err
 		}
 	}
@@ -106,7 +114,7 @@ func (s *Store) Commit(ctx context.Context, cs ...*store.Commit) (err error) {
 }
 
 // commitOne writes one batch inside tx, advancing the tree size or raw batch count.
-func (s *Store) commitOne(ctx context.Context, tx *sql.Tx, c *store.Commit, size, raw *int64, newIDs map[string]int64) error {
+func (s *Store) commitOne(ctx context.Context, tx *sql.Tx, stmts *insertStmts, c *store.Commit, size, raw *int64, newIDs map[string]int64) error {
 	batchIdx := c.Index
 	if c.Index >= 0 && *size != c.Index {
 		return fmt.Errorf("sqlite: commit leaf %d at tree size %d: %w", c.Index, *size, store.ErrConflict)
@@ -122,7 +130,7 @@ func (s *Store) commitOne(ctx context.Context, tx *sql.Tx, c *store.Commit, size
 	if err := s.pointIDs(ctx, tx, b.Readings, newIDs); err != nil {
 		return err
 	}
-	if err := s.insertReadings(ctx, tx, b.Readings, batchIdx, newIDs); err != nil {
+	if err := s.insertReadings(ctx, stmts, b.Readings, batchIdx, newIDs); err != nil {
 		return err
 	}
 	if len(b.Events) > 0 {
@@ -188,12 +196,7 @@ func (s *Store) pointIDs(ctx context.Context, tx *sql.Tx, rs []reading.Reading, 
 const rowsPerInsert = 128
 
 // insertReadings inserts readings in multi-row statements.
-func (s *Store) insertReadings(ctx context.Context, tx *sql.Tx, rs []reading.Reading, batch int64, fresh map[string]int64) error {
-	full, err := tx.PrepareContext(ctx, insertSQL(rowsPerInsert))
-	if err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	defer full.Close()
+func (s *Store) insertReadings(ctx context.Context, stmts *insertStmts, rs []reading.Reading, batch int64, fresh map[string]int64) error {
 	args := make([]any, 0, 7*rowsPerInsert)
 	id := func(name string) int64 {
 		if v, ok := s.ids[name]; ok {
@@ -201,24 +204,49 @@ func (s *Store) insertReadings(ctx context.Context, tx *sql.Tx, rs []reading.Rea
 		}
 		return fresh[name]
 	}
-	for start := 0; start < len(rs); start += rowsPerInsert {
-		chunk := rs[start:min(start+rowsPerInsert, len(rs))]
+	// Insert in (point, time) order: consecutive rows then land on the same page of the
+	// (point_id, ts) index instead of hopping between meters. Ids keep the batch order.
+	order := make([]int, len(rs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(id(rs[a].Point), id(rs[b].Point)); c != 0 {
+			return c
+		}
+		return rs[a].Time.Compare(rs[b].Time)
+	})
+	for start := 0; start < len(order); {
+		n, stmt := rowsPerInsert, stmts.many
+		if len(order)-start < rowsPerInsert {
+			n, stmt = 1, stmts.one
+		}
 		args = args[:0]
-		for i := range chunk {
-			r := &chunk[i]
-			args = append(args, batch<<seqBits|int64(start+i), id(r.Point), r.Time.UnixNano(), r.Value, r.Unit, int(r.Quality), batch)
+		for _, i := range order[start : start+n] {
+			r := &rs[i]
+			args = append(args, batch<<seqBits|int64(i), id(r.Point), r.Time.UnixNano(), r.Value, r.Unit, int(r.Quality), batch)
 		}
-		var err error
-		if len(chunk) == rowsPerInsert {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(len(chunk)), args...)
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("sqlite: commit: readings of batch %d: %w", batch, err)
 		}
-		if err != nil {
-			return fmt.Errorf("sqlite: commit: readings %d–%d of batch %d: %w", start, start+len(chunk)-1, batch, err)
-		}
+		start += n
 	}
 	return nil
+}
+
+// insertStmts are the reading inserts prepared once per transaction.
+type insertStmts struct{ many, one *sql.Stmt }
+
+func (s *Store) statements(ctx context.Context, tx *sql.Tx) (*insertStmts, error) {
+	many, err := tx.PrepareContext(ctx, insertSQL(rowsPerInsert))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	one, err := tx.PrepareContext(ctx, insertSQL(1))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return &insertStmts{many: many, one: one}, nil
 }
 
 func insertSQL(n int) string {
