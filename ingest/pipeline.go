@@ -103,8 +103,8 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 	// Per-reading checks.
 	skew := cmp.Or(p.MaxSkew, DefaultMaxSkew)
 	type cand struct {
-		r   reading.Reading
-		raw string
+		r reading.Reading
+		i int // index into in.Readings, for its raw text if it is rejected
 	}
 	cands := make([]cand, 0, len(in.Readings))
 	rawOf := func(i int) string {
@@ -115,14 +115,14 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 		return fmt.Sprintf("%s,%s,%s,%s", r.Point, reading.FormatTime(r.Time), reading.FormatValue(r.Value), r.Unit)
 	}
 	for i, r := range in.Readings {
-		raw := rawOf(i)
+		raw := func() string { return rawOf(i) }
 		if err := reading.ValidName(r.Point); err != nil {
-			reject(raw, ReasonName, err.Error())
+			reject(raw(), ReasonName, err.Error())
 			continue
 		}
 		u, ok := reading.LookupUnit(r.Unit)
 		if !ok {
-			reject(raw, ReasonUnit, fmt.Sprintf("%q is not a known unit (known: %s)", r.Unit, knownUnits()))
+			reject(raw(), ReasonUnit, fmt.Sprintf("%q is not a known unit (known: %s)", r.Unit, knownUnits()))
 			continue
 		}
 		r.Unit = u.Symbol
@@ -130,19 +130,19 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 			r.Value = 0 // −0 is 0: SQLite does not keep the sign of a zero REAL
 		}
 		if !reading.Finite(r.Value) || r.Value < u.Min || r.Value > u.Max {
-			reject(raw, ReasonValue, fmt.Sprintf("%s %s outside [%g, %g]", reading.FormatValue(r.Value), u.Symbol, u.Min, u.Max))
+			reject(raw(), ReasonValue, fmt.Sprintf("%s %s outside [%g, %g]", reading.FormatValue(r.Value), u.Symbol, u.Min, u.Max))
 			continue
 		}
 		r.Time = r.Time.UTC()
 		if r.Time.After(now.Add(skew)) {
-			reject(raw, ReasonFuture, fmt.Sprintf("%s is %s ahead of the receive time %s (bound %s)", reading.FormatTime(r.Time), r.Time.Sub(now).Round(time.Second), reading.FormatTime(now), skew))
+			reject(raw(), ReasonFuture, fmt.Sprintf("%s is %s ahead of the receive time %s (bound %s)", reading.FormatTime(r.Time), r.Time.Sub(now).Round(time.Second), reading.FormatTime(now), skew))
 			continue
 		}
 		if r.Time.Before(earliest) {
-			reject(raw, ReasonOld, fmt.Sprintf("%s is before %s", reading.FormatTime(r.Time), reading.FormatTime(earliest)))
+			reject(raw(), ReasonOld, fmt.Sprintf("%s is before %s", reading.FormatTime(r.Time), reading.FormatTime(earliest)))
 			continue
 		}
-		cands = append(cands, cand{r: r, raw: raw})
+		cands = append(cands, cand{r: r, i: i})
 	}
 
 	// Duplicates: within the input, then against the store.
@@ -155,7 +155,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 			if v == c.r.Value {
 				res.Duplicates++
 			} else {
-				reject(c.raw, ReasonConflict, fmt.Sprintf("%s already has %s at %s in this batch", c.r.Point, reading.FormatValue(v), reading.FormatTime(c.r.Time)))
+				reject(rawOf(c.i), ReasonConflict, fmt.Sprintf("%s already has %s at %s in this batch", c.r.Point, reading.FormatValue(v), reading.FormatTime(c.r.Time)))
 			}
 			continue
 		}
@@ -173,7 +173,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 			if v == c.r.Value {
 				res.Duplicates++
 			} else {
-				reject(c.raw, ReasonConflict, fmt.Sprintf("%s already stored %s at %s", c.r.Point, reading.FormatValue(v), reading.FormatTime(c.r.Time)))
+				reject(rawOf(c.i), ReasonConflict, fmt.Sprintf("%s already stored %s at %s", c.r.Point, reading.FormatValue(v), reading.FormatTime(c.r.Time)))
 			}
 			continue
 		}
@@ -192,7 +192,7 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 	}
 	for i, c := range fresh {
 		if why := ok[i]; why != "" {
-			reject(c.raw, ReasonBackwards, why)
+			reject(rawOf(c.i), ReasonBackwards, why)
 			continue
 		}
 		accepted = append(accepted, c.r)

@@ -206,15 +206,16 @@ func (s *Store) insertReadings(ctx context.Context, stmts *insertStmts, rs []rea
 	}
 	// Insert in (point, time) order: consecutive rows then land on the same page of the
 	// (point_id, ts) index instead of hopping between meters. Ids keep the batch order.
-	order := make([]int, len(rs))
-	for i := range order {
-		order[i] = i
+	type row struct{ i, point, ts int64 }
+	order := make([]row, len(rs))
+	for i := range rs {
+		order[i] = row{int64(i), id(rs[i].Point), rs[i].Time.UnixNano()}
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := cmp.Compare(id(rs[a].Point), id(rs[b].Point)); c != 0 {
+	slices.SortFunc(order, func(a, b row) int {
+		if c := cmp.Compare(a.point, b.point); c != 0 {
 			return c
 		}
-		return rs[a].Time.Compare(rs[b].Time)
+		return cmp.Compare(a.ts, b.ts)
 	})
 	for start := 0; start < len(order); {
 		n, stmt := rowsPerInsert, stmts.many
@@ -222,9 +223,9 @@ func (s *Store) insertReadings(ctx context.Context, stmts *insertStmts, rs []rea
 			n, stmt = 1, stmts.one
 		}
 		args = args[:0]
-		for _, i := range order[start : start+n] {
-			r := &rs[i]
-			args = append(args, batch<<seqBits|int64(i), id(r.Point), r.Time.UnixNano(), r.Value, r.Unit, int(r.Quality), batch)
+		for _, o := range order[start : start+n] {
+			r := &rs[o.i]
+			args = append(args, batch<<seqBits|o.i, o.point, o.ts, r.Value, r.Unit, int(r.Quality), batch)
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("sqlite: commit: readings of batch %d: %w", batch, err)
