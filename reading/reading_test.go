@@ -3,6 +3,7 @@ package reading
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,4 +66,27 @@ func FuzzParseCanonical(f *testing.F) {
 			t.Fatalf("parsed but re-encodes differently")
 		}
 	})
+}
+
+func TestBrickTurtle(t *testing.T) {
+	pts := []Point{NewPoint("bldg1/elec/active_energy", "kWh"), NewPoint("roof/pv/power", "kW"),
+		NewPoint("tank/flow", "m3/h"), NewPoint("lot-A/occupancy", "count"), NewPoint("楼A/温度", "degC")}
+	var b bytes.Buffer
+	if err := WriteBrickTurtle(&b, "lifang.local/unit", pts); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"site:point_bldg1_2F_elec_2F_active_energy a brick:Electric_Energy_Sensor",
+		"brick:hasUnit unit:KiloW-HR", "a brick:PV_Generation_Sensor", "a brick:Water_Flow_Sensor",
+		"a brick:Occupancy_Count_Sensor", "brick:isPointOf site:asset_bldg1", `rdfs:label "楼A/温度"`,
+		"@prefix site: <urn:lifang:lifang.local%2Funit/> .",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("turtle lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, " .\n") != len(pts)+5+4 { // points + assets + prefixes
+		t.Errorf("unexpected statement count in\n%s", out)
+	}
 }

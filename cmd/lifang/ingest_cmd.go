@@ -28,11 +28,20 @@ func printJSON(w io.Writer, v any) error {
 }
 
 func runIngest(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "http" {
-		return ingestHTTP(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "http":
+			return ingestHTTP(args[1:], stdout, stderr)
+		case "mqtt":
+			return ingestMQTT(args[1:], stdout, stderr)
+		case "ocpp":
+			return ingestOCPP(args[1:], stdout, stderr)
+		case "modbus":
+			return ingestModbus(args[1:], stdout, stderr)
+		}
 	}
 	if len(args) == 0 || args[0] != "csv" {
-		return usageError{"usage: lifang ingest (csv --db PATH FILE… | http --db PATH --addr HOST:PORT)"}
+		return usageError{"usage: lifang ingest (csv --db PATH FILE… | http | mqtt | ocpp | modbus) --db PATH …"}
 	}
 	fs := newFlags("ingest csv", "--db PATH [--origin NAME] [--batch N] FILE…", stderr)
 	db := fs.String("db", "", "SQLite database (created if missing)")

@@ -1,5 +1,6 @@
 -- lifang embedded store. Times are Unix nanoseconds; values IEEE doubles.
 PRAGMA journal_mode = WAL;
+PRAGMA user_version = 1; -- schemaVersion in sqlite.go
 -- Points get small integer ids so the reading keys stay short.
 CREATE TABLE IF NOT EXISTS points (
     id   INTEGER PRIMARY KEY,

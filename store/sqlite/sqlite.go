@@ -30,6 +30,9 @@ import (
 //go:embed schema.sql
 var schema string
 
+// schemaVersion is stored in PRAGMA user_version by schema.sql.
+const schemaVersion = 1
+
 // Store is a store.Store on one SQLite file. It is safe for concurrent use; writes
 // are serialised.
 type Store struct {
@@ -61,6 +64,16 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
+	var version, tables int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'readings'`).Scan(&tables)
+	if tables > 0 && version != schemaVersion {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s has schema version %d, this lifang needs %d: export it with the lifang that wrote it and re-ingest", path, version, schemaVersion)
+	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %s: create schema: %w", path, err)
