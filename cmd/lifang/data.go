@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/lifang-community/lifang/ingest"
 	"github.com/lifang-community/lifang/ledger"
 	"github.com/lifang-community/lifang/store"
+	"github.com/lifang-community/lifang/store/postgres"
 	"github.com/lifang-community/lifang/store/sqlite"
 )
 
@@ -22,21 +24,40 @@ const DefaultOrigin = "lifang.local/unit"
 
 // dataset is an open database with its ledger.
 type dataset struct {
-	st        *sqlite.Store
+	st        store.Store
 	log       *ledger.Log
 	origin    string
 	verifiers note.Verifiers
 	vkeys     []string
 }
 
-// openData opens the SQLite database at path, creating its signing key on first use
-// (named by origin), and loads the ledger. The signing key lives in the database
-// unless LIFANG_LEDGER_SKEY holds one (then the database keeps only public keys).
-func openData(ctx context.Context, path, origin string, opt sqlite.Options) (*dataset, error) {
-	if path == "" {
-		return nil, usageError{"--db PATH is required"}
+// openStore opens the store a --db value names: a PostgreSQL DSN (postgres://…) or a
+// SQLite file path.
+func openStore(ctx context.Context, db string, opt sqlite.Options) (store.Store, error) {
+	if db == "" {
+		return nil, usageError{"--db PATH (a SQLite file or a postgres:// DSN) is required"}
 	}
-	st, err := sqlite.Open(path, opt)
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		// A "schema" query parameter selects (and creates) the schema; it is lifang's,
+		// not a server parameter, so it is taken off the DSN.
+		u, err := url.Parse(db)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("--db: %v", err)}
+		}
+		q := u.Query()
+		schema := q.Get("schema")
+		q.Del("schema")
+		u.RawQuery = q.Encode()
+		return postgres.Open(ctx, u.String(), schema)
+	}
+	return sqlite.Open(db, opt)
+}
+
+// openData opens the database db (see openStore), creating its signing key on first
+// use (named by origin), and loads the ledger. The signing key lives in the database
+// unless LIFANG_LEDGER_SKEY holds one (then the database keeps only public keys).
+func openData(ctx context.Context, db, origin string, opt sqlite.Options) (*dataset, error) {
+	st, err := openStore(ctx, db, opt)
 	if err != nil {
 		return nil, err
 	}

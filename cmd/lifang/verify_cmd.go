@@ -33,10 +33,12 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	var src audit.Source
 	var vkeys []string
 	if *db != "" {
-		if _, err := os.Stat(*db); err != nil {
-			return err
+		if !strings.Contains(*db, "://") {
+			if _, err := os.Stat(*db); err != nil {
+				return err
+			}
 		}
-		st, err := sqlite.Open(*db, sqliteOptions())
+		st, err := openStore(ctx, *db, sqliteOptions())
 		if err != nil {
 			return err
 		}
@@ -113,10 +115,12 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	if *db == "" || *out == "" {
 		return usageError{"--db and --out are required"}
 	}
-	if _, err := os.Stat(*db); err != nil {
-		return err
+	if !strings.Contains(*db, "://") {
+		if _, err := os.Stat(*db); err != nil {
+			return err
+		}
 	}
-	st, err := sqlite.Open(*db, sqliteOptions())
+	st, err := openStore(context.Background(), *db, sqliteOptions())
 	if err != nil {
 		return err
 	}
