@@ -42,8 +42,9 @@ type Pipeline struct {
 	// ledger's cost (bench ingest's raw figure). Never for real data.
 	NoLedger bool
 
-	mu   sync.Mutex
-	last map[string]lastValue // newest accepted value of each cumulative point
+	mu       sync.Mutex
+	last     map[string]lastValue // newest accepted value of each cumulative point
+	replaced map[string][]int64   // meter replacement times by point (nil: not loaded)
 }
 
 type lastValue struct {
@@ -186,7 +187,14 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 	for i, c := range fresh {
 		rs[i] = c.r
 	}
-	ok, err := p.monotonic(ctx, rs)
+	// Meter replacements in this very input apply to its readings.
+	pending := map[string][]int64{}
+	for _, e := range in.Events {
+		if e.Kind == reading.MeterReplaced && validEvent(e, now, skew) == nil {
+			pending[e.Source] = append(pending[e.Source], e.Time.UnixNano())
+		}
+	}
+	ok, err := p.monotonic(ctx, rs, pending)
 	if err != nil {
 		return Result{}, err
 	}
@@ -222,6 +230,12 @@ func (p *Pipeline) Ingest(ctx context.Context, in Input) (Result, error) {
 	b := &reading.Batch{Source: in.Source, Received: now, Readings: accepted, Events: events}
 	if err := p.commit(ctx, b, &res); err != nil {
 		return Result{}, err
+	}
+	for _, e := range events {
+		if e.Kind == reading.MeterReplaced {
+			p.replaced[e.Source] = append(p.replaced[e.Source], e.Time.UnixNano())
+			delete(p.last, e.Source)
+		}
 	}
 	for _, r := range accepted {
 		if u, _ := reading.LookupUnit(r.Unit); u.Cumulative {
@@ -342,8 +356,27 @@ func (p *Pipeline) commit(ctx context.Context, b *reading.Batch, res *Result) er
 // accepted or the reason it may not. A register may grow or stay; a drop is accepted
 // only as a rollover (the previous value was at least 90 % of the next power of ten
 // and the new one is below 10 % of it: a counter that wrapped).
-func (p *Pipeline) monotonic(ctx context.Context, rs []reading.Reading) ([]string, error) {
+func (p *Pipeline) monotonic(ctx context.Context, rs []reading.Reading, pending map[string][]int64) ([]string, error) {
 	why := make([]string, len(rs))
+	if err := p.loadReplacements(ctx); err != nil {
+		return nil, err
+	}
+	// segment numbers the meters a point has had: readings are compared only with
+	// readings of the same meter (between two replacements).
+	segment := func(pt string, t int64) int {
+		n := 0
+		for _, r := range p.replaced[pt] {
+			if r <= t {
+				n++
+			}
+		}
+		for _, r := range pending[pt] {
+			if r <= t {
+				n++
+			}
+		}
+		return n
+	}
 	byPoint := map[string][]int{}
 	for i, r := range rs {
 		if u, _ := reading.LookupUnit(r.Unit); u.Cumulative {
@@ -365,9 +398,11 @@ func (p *Pipeline) monotonic(ctx context.Context, rs []reading.Reading) ([]strin
 			v      float64
 			stored bool
 			i      int
+			seg    int
 		}
 		var seq []obs
-		if lv, ok := p.last[pt]; ok && lv.t < first.UnixNano() {
+		replacedMeter := len(p.replaced[pt])+len(pending[pt]) > 0
+		if lv, ok := p.last[pt]; ok && lv.t < first.UnixNano() && !replacedMeter {
 			seq = append(seq, obs{t: lv.t, v: lv.v, stored: true})
 		} else {
 			prev, _, err := p.store.Neighbours(ctx, pt, first)
@@ -396,8 +431,14 @@ func (p *Pipeline) monotonic(ctx context.Context, rs []reading.Reading) ([]strin
 			seq = append(seq, obs{t: rs[i].Time.UnixNano(), v: rs[i].Value, i: i})
 		}
 		slices.SortStableFunc(seq, func(a, b obs) int { return cmp.Compare(a.t, b.t) })
+		for k := range seq {
+			seq[k].seg = segment(pt, seq[k].t)
+		}
 		nextStored := func(k int) (float64, bool) {
 			for _, o := range seq[k+1:] {
+				if o.seg != seq[k].seg {
+					break
+				}
 				if o.stored {
 					return o.v, true
 				}
@@ -405,9 +446,12 @@ func (p *Pipeline) monotonic(ctx context.Context, rs []reading.Reading) ([]strin
 			return 0, false
 		}
 		// Walk in time order; a candidate must not be below the last good value before
-		// it nor above the first stored value after it.
-		lastGood, have := 0.0, false
+		// it nor above the first stored value after it, on the same meter.
+		lastGood, have, seg := 0.0, false, -1
 		for k, o := range seq {
+			if o.seg != seg {
+				have, seg = false, o.seg
+			}
 			if o.stored {
 				lastGood, have = o.v, true
 				continue
@@ -424,6 +468,22 @@ func (p *Pipeline) monotonic(ctx context.Context, rs []reading.Reading) ([]strin
 		}
 	}
 	return why, nil
+}
+
+// loadReplacements reads the meter replacements once.
+func (p *Pipeline) loadReplacements(ctx context.Context) error {
+	if p.replaced != nil {
+		return nil
+	}
+	evs, err := p.store.Events(ctx, reading.MeterReplaced)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	p.replaced = map[string][]int64{}
+	for _, e := range evs {
+		p.replaced[e.Source] = append(p.replaced[e.Source], e.Time.UnixNano())
+	}
+	return nil
 }
 
 // rollover reports whether a drop from prev to v is a counter wrapping at a power of ten.

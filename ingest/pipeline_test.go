@@ -192,3 +192,38 @@ func TestCSV(t *testing.T) {
 		}
 	}
 }
+
+// A meter replacement is an explicit, logged event: the register restarts at the new
+// meter's value and readings on each side are checked only against their own meter.
+func TestPipelineMeterReplacement(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ingestOK := func(in ingest.Input) ingest.Result {
+		t.Helper()
+		in.Source = "test"
+		res, err := e.p.Ingest(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	ingestOK(ingest.Input{Readings: []reading.Reading{energy("m", 0, 5000)}})
+	if r := ingestOK(ingest.Input{Readings: []reading.Reading{energy("m", 15, 12)}}); r.Quarantined != 1 {
+		t.Fatalf("a drop without a replacement was accepted: %+v", r)
+	}
+	swap := reading.Event{Kind: reading.MeterReplaced, Source: "m", Time: t0.Add(10 * time.Minute), Attrs: map[string]string{"old_final": "5001", "new_initial": "0"}}
+	if r := ingestOK(ingest.Input{Events: []reading.Event{swap}, Readings: []reading.Reading{energy("m", 15, 12)}}); r.Accepted != 1 || r.Events != 1 {
+		t.Fatalf("the new meter's first reading was refused: %+v", r)
+	}
+	if r := ingestOK(ingest.Input{Readings: []reading.Reading{energy("m", 20, 11)}}); r.Quarantined != 1 {
+		t.Fatalf("the new meter going backwards was accepted: %+v", r)
+	}
+	if r := ingestOK(ingest.Input{Readings: []reading.Reading{energy("m", 5, 5001)}}); r.Accepted != 1 {
+		t.Fatalf("a late reading of the old meter was refused: %+v", r)
+	}
+	// A fresh pipeline over the same store learns the replacement from the stored event.
+	p2 := ingest.NewPipeline(e.st, e.log, func() time.Time { return t0.Add(24 * time.Hour) }, nil)
+	if r, _ := p2.Ingest(ctx, ingest.Input{Source: "test", Readings: []reading.Reading{energy("m", 30, 13)}}); r.Accepted != 1 {
+		t.Fatalf("after restart: %+v", r)
+	}
+}

@@ -75,6 +75,9 @@ const (
 	EVSessionStop  EventKind = "ev_session_stop"
 	GateIn         EventKind = "gate_in"
 	GateOut        EventKind = "gate_out"
+	// MeterReplaced marks that the meter behind point Source was replaced at Time: its
+	// register restarts, and readings from Time on are compared only with each other.
+	MeterReplaced EventKind = "meter_replaced"
 )
 
 // Event is a discrete occurrence reported by a device: a charging session starting or

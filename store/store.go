@@ -82,6 +82,9 @@ type Store interface {
 	Range(ctx context.Context, point string, from, to time.Time) ([]reading.Reading, error)
 	// Aggregate buckets a point's readings by step (e.g. an hour or a day) in UTC.
 	Aggregate(ctx context.Context, point string, from, to time.Time, step time.Duration) ([]Bucket, error)
+	// Events returns the stored events of one kind (all batches, raw included), in
+	// time order; the pipeline reads meter replacements this way.
+	Events(ctx context.Context, kind reading.EventKind) ([]reading.Event, error)
 	// Points lists the distinct point names stored.
 	Points(ctx context.Context) ([]string, error)
 

@@ -133,6 +133,32 @@ func (s *Store) Uncovered(ctx context.Context, size int64, limit int) ([]reading
 	return rs, nil
 }
 
+// Events returns the stored events of one kind in time order.
+func (s *Store) Events(ctx context.Context, kind reading.EventKind) ([]reading.Event, error) {
+	var out []reading.Event
+	err := s.with(ctx, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, "SELECT source, ts, attrs FROM events WHERE kind = $1 ORDER BY ts, batch, seq", string(kind))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e := reading.Event{Kind: kind}
+			var ts int64
+			if err := rows.Scan(&e.Source, &ts, &e.Attrs); err != nil {
+				return err
+			}
+			e.Time = utc(ts)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events %s: %w", kind, err)
+	}
+	return out, nil
+}
+
 // Points lists the distinct point names stored, in byte order.
 func (s *Store) Points(ctx context.Context) ([]string, error) {
 	var names []string

@@ -476,6 +476,27 @@ func (s *Store) Aggregate(ctx context.Context, point string, from, to time.Time,
 	return store.Buckets(rs, step), nil
 }
 
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, kind reading.EventKind) ([]reading.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT source, ts, attrs FROM events WHERE kind = ? ORDER BY ts, batch, seq`, string(kind))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: events %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []reading.Event
+	for rows.Next() {
+		e := reading.Event{Kind: kind}
+		var ts int64
+		var attrs string
+		if err := rows.Scan(&e.Source, &ts, &attrs); err != nil {
+			return nil, fmt.Errorf("sqlite: events %s: %w", kind, err)
+		}
+		e.Time, e.Attrs = time.Unix(0, ts).UTC(), decodeAttrs(attrs)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
 // Points implements store.Store.
 func (s *Store) Points(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT name FROM points WHERE EXISTS (SELECT 1 FROM readings WHERE point_id = points.id) ORDER BY name`)
