@@ -45,8 +45,21 @@ var unitAliases = map[string]string{
 	"count": "count", "cars": "count", "cny": "CNY", "yuan": "CNY",
 }
 
+// bySymbol finds a unit by its canonical symbol without folding case (the hot path:
+// most readings carry the canonical symbol).
+var bySymbol = func() map[string]UnitInfo {
+	m := make(map[string]UnitInfo, len(Units))
+	for _, u := range Units {
+		m[u.Symbol] = u
+	}
+	return m
+}()
+
 // LookupUnit returns the known unit for a symbol or alias (case-insensitive).
 func LookupUnit(s string) (UnitInfo, bool) {
+	if u, ok := bySymbol[s]; ok {
+		return u, true
+	}
 	sym, ok := unitAliases[strings.ToLower(strings.TrimSpace(s))]
 	if !ok {
 		return UnitInfo{}, false
