@@ -36,6 +36,7 @@ func init() {
 		{"ledger", "the tamper-evident log: checkpoint, prove, consistency, leaf, rotate-key", runLedger},
 		{"verify", "the auditor's offline check of a database or an export", runVerify},
 		{"export", "write a database's signed data for offline verification", runExport},
+		{"forecast", "backtest forecasting models on a CSV of series; score anomaly detectors on NAB", runForecast},
 		{"bench", "time whole runs and print JSON (bench demo | bench ingest)", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println(version); return nil }},
 	}
