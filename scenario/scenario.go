@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/lifang-community/lifang/demo"
+	"github.com/lifang-community/lifang/forecast"
 	"github.com/lifang-community/lifang/ingest/citylearn"
 	"github.com/lifang-community/lifang/kpi"
 	"github.com/lifang-community/lifang/series"
@@ -40,7 +41,10 @@ func NewPolicy(name string, m *twin.Model) (twin.Policy, error) {
 	case "business_as_usual", "bau":
 		return twin.NewBusinessAsUsual(m), nil
 	case "rule_based", "rb":
-		return twin.NewRuleBased(m), nil
+		rb := twin.NewRuleBased(m)
+		// Tomorrow's PV surplus: the median of the same hour over the last week.
+		rb.Surplus = forecast.DayProfile{Days: 7, Label: "median7"}
+		return rb, nil
 	}
 	return nil, fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
 }

@@ -2,6 +2,12 @@ package twin
 
 import "time"
 
+// Forecaster predicts h steps of a series from its history up to t0 (exclusive); the
+// forecast package's models implement it.
+type Forecaster interface {
+	Predict(hist []float64, t0 time.Time, h int) []float64
+}
+
 // A Policy decides the setpoints of one step from what can be observed at its start.
 // Policies may keep state between steps; make a new one for every run.
 type Policy interface {

@@ -52,8 +52,13 @@ type RuleBased struct {
 
 	dailyPeak  []float64 // household load peak of each of the last 7 days, kW
 	todayPeak  float64
-	surplusKWh float64 // PV surplus energy today so far
-	lastSurp   float64 // yesterday's PV surplus energy
+	surplusKWh float64   // PV surplus energy today so far
+	lastSurp   float64   // PV surplus energy expected today (forecast at midnight)
+	surplusLog []float64 // observed PV surplus (kW) of every step so far
+
+	// Surplus forecasts the PV surplus (PV − household load, kW) of the coming day from
+	// the surplus observed so far; nil uses yesterday's (persistence).
+	Surplus Forecaster
 
 	bandPrice [][]float64 // [lot][band]
 	occSum    [][]float64 // [lot][band] occupancy summed since the last review
@@ -100,6 +105,17 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 			p.dailyPeak = p.dailyPeak[1:]
 		}
 		p.todayPeak, p.lastSurp, p.surplusKWh = 0, p.surplusKWh, 0
+		if p.Surplus != nil && len(p.surplusLog) >= 7*p.stepsPerDay {
+			// Expected surplus energy of the coming day: the positive part of the forecast.
+			f := p.Surplus.Predict(p.surplusLog, o.Time, p.stepsPerDay)
+			e := 0.0
+			for _, v := range f {
+				if v > 0 && !math.IsNaN(v) {
+					e += v * o.DtH
+				}
+			}
+			p.lastSurp = e
+		}
 	}
 	p.parking(o, newDay)
 	p.lastDay = day
@@ -107,6 +123,7 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 	house := o.LoadKW + o.FlexKW
 	p.todayPeak = math.Max(p.todayPeak, house)
 	surplus := o.PVKW - house
+	p.surplusLog = append(p.surplusLog, surplus)
 	p.surplusKWh += math.Max(surplus, 0) * o.DtH
 	capKW := p.todayPeak
 	for _, v := range p.dailyPeak {

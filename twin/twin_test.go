@@ -400,3 +400,38 @@ func TestRentalConservation(t *testing.T) {
 		t.Fatalf("long-term: %d days, %g CNY; want 20 and 2400", lt.SoldNights, lt.RevenueCNY)
 	}
 }
+
+type spyForecaster struct {
+	calls   int
+	maxHist int
+	at      []time.Time
+	lens    []int
+}
+
+func (s *spyForecaster) Predict(h []float64, t0 time.Time, n int) []float64 {
+	s.calls++
+	s.at = append(s.at, t0)
+	s.lens = append(s.lens, len(h))
+	return make([]float64, n)
+}
+
+// The rule-based policy's surplus forecaster sees only the steps observed so far.
+func TestRuleBasedForecasterSeesOnlyThePast(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 20, 11)
+	sp := &spyForecaster{}
+	rb := NewRuleBased(m)
+	rb.Surplus = sp
+	if _, err := Run(m, in, rb, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sp.calls == 0 {
+		t.Fatal("forecaster never called")
+	}
+	for i, t0 := range sp.at {
+		step := int(t0.Sub(in.Start) / in.Step)
+		if sp.lens[i] != step { // history ends just before the forecast's first step
+			t.Fatalf("forecast at step %d got %d steps of history", step, sp.lens[i])
+		}
+	}
+}
