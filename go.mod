@@ -15,6 +15,7 @@ require (
 )
 
 require (
+	github.com/bartolsthoorn/gohighs v1.0.1 // indirect
 	github.com/go-playground/locales v0.12.1 // indirect
 	github.com/go-playground/universal-translator v0.16.0 // indirect
 	github.com/goburrow/serial v0.1.0 // indirect
