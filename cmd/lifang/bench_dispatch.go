@@ -1,18 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/lifang-community/lifang/forecast"
 	"github.com/lifang-community/lifang/ingest/citylearn"
 	"github.com/lifang-community/lifang/optimize"
-	"github.com/lifang-community/lifang/unit"
 )
 
 // benchDispatch compares, per CityLearn building, the bill without storage, with
@@ -26,6 +27,8 @@ func benchDispatch(args []string, stdout, stderr io.Writer) error {
 	follow := fs.Bool("follow-plan", false, "MPC real-time layer: discharge the planned power rather than the whole measured load")
 	limit := fs.Int("limit", 0, "only the first N buildings (0: all)")
 	measured := fs.Bool("measured-now", true, "MPC: plan with the step's measured net load (the real-time layer re-solves inside the step)")
+	loadModel := fs.String("load-model", "q40_7", "MPC load forecaster: "+modelNames())
+	pvModel := fs.String("pv-model", "q80_7", "MPC PV forecaster: "+modelNames())
 	persist := fs.Float64("persist", 0.3, "MPC: carry the measured deviation into later steps, decaying by this factor")
 	fs.Bool("json", true, "print JSON (always)")
 	if err := parse(fs, args); err != nil {
@@ -33,6 +36,9 @@ func benchDispatch(args []string, stdout, stderr io.Writer) error {
 	}
 	if *dir == "" {
 		return usageError{"--citylearn DIR is required"}
+	}
+	if namedModel(*loadModel) == nil || namedModel(*pvModel) == nil {
+		return usageError{"unknown forecaster; known: " + modelNames()}
 	}
 	u, in, _, err := citylearn.Import(*dir, citylearn.Options{})
 	if err != nil {
@@ -54,83 +60,90 @@ func benchDispatch(args []string, stdout, stderr io.Writer) error {
 		times[t] = in.Start.Add(time.Duration(t) * in.Step)
 	}
 	dt := in.Step.Hours()
-	rows := make([]row, len(u.Buildings))
-	var perfectSecs, mpcSecs float64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	errs := make([]error, len(u.Buildings))
-	for bi, bl := range u.Buildings {
-		if *limit > 0 && bi >= *limit {
-			break
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			load := in.BuildingLoadKW[bi]
-			pv := make([]float64, in.Steps)
-			for a, arr := range u.PV {
-				if arr.Building == bl.Name {
-					for t := range pv {
-						pv[t] += arr.CapacityKW * in.PVKWPerKWp[a][t]
-					}
-				}
-			}
-			net := make([]float64, in.Steps)
-			for t := range net {
-				net[t] = load[t] - pv[t]
-			}
-			var bat *unit.Battery
-			for i := range u.Batteries {
-				if u.Batteries[i].Building == bl.Name {
-					bat = &u.Batteries[i]
-				}
-			}
-			r := row{Name: bl.Name, NoStorage: optimize.NoStorageCost(net, in.ImportPriceCNYPerKWh, *exportPrice, dt)}
-			r.Perfect, r.MPC = r.NoStorage, r.NoStorage
-			if bat != nil {
-				eta := math.Sqrt(bat.RoundTripEfficiency)
-				b := optimize.Battery{CapacityKWh: bat.CapacityKWh, PowerKW: bat.PowerKW, EtaCharge: eta, EtaDischarge: eta, MaxKWh: bat.CapacityKWh}
-				t0 := time.Now()
-				plan, err := optimize.Dispatch(net, in.ImportPriceCNYPerKWh, *exportPrice, b, dt, true)
-				if err != nil {
-					errs[bi] = err
-					return
-				}
-				ps := time.Since(t0).Seconds()
-				r.Perfect = plan.CostCNY
-				t1 := time.Now()
-				cal := forecast.DefaultCalendar()
-				mpc := optimize.MPC{Horizon: *horizon, ExportPrice: *exportPrice, TerminalValue: *terminal, FollowPlan: *follow, MeasuredNow: *measured, Persist: *persist,
-					Load: forecast.DayTypeProfile{Days: 14, Decay: 0.9, Calendar: cal, Label: "load"},
-					PV:   forecast.DayProfile{Days: 7, Label: "pv"}}
-				out, err := mpc.Run(times, load, pv, in.ImportPriceCNYPerKWh, b, dt)
-				if err != nil {
-					errs[bi] = err
-					return
-				}
-				r.MPC, r.MPCFallback = out.CostCNY, out.Fallbacks
-				mu.Lock()
-				perfectSecs += ps
-				mpcSecs += time.Since(t1).Seconds()
-				mu.Unlock()
-			}
-			if d := r.NoStorage - r.Perfect; d > 0 {
-				r.Capture = (r.NoStorage - r.MPC) / d
-			}
-			rows[bi] = r
-		}()
+	nb := len(u.Buildings)
+	if *limit > 0 {
+		nb = min(*limit, nb)
 	}
-	wg.Wait()
-	for _, err := range errs {
+	// Per building: net load and battery.
+	type site struct {
+		load, pv, net []float64
+		bat           *optimize.Battery
+	}
+	sites := make([]site, nb)
+	rows := make([]row, nb)
+	for bi := range nb {
+		bl := u.Buildings[bi]
+		st := site{load: in.BuildingLoadKW[bi], pv: make([]float64, in.Steps), net: make([]float64, in.Steps)}
+		for a, arr := range u.PV {
+			if arr.Building == bl.Name {
+				for t := range st.pv {
+					st.pv[t] += arr.CapacityKW * in.PVKWPerKWp[a][t]
+				}
+			}
+		}
+		for t := range st.net {
+			st.net[t] = st.load[t] - st.pv[t]
+		}
+		for i := range u.Batteries {
+			if bt := u.Batteries[i]; bt.Building == bl.Name {
+				eta := math.Sqrt(bt.RoundTripEfficiency)
+				st.bat = &optimize.Battery{CapacityKWh: bt.CapacityKWh, PowerKW: bt.PowerKW, EtaCharge: eta, EtaDischarge: eta, MaxKWh: bt.CapacityKWh}
+			}
+		}
+		sites[bi] = st
+		rows[bi] = row{Name: bl.Name, NoStorage: optimize.NoStorageCost(st.net, in.ImportPriceCNYPerKWh, *exportPrice, dt)}
+		rows[bi].Perfect, rows[bi].MPC = rows[bi].NoStorage, rows[bi].NoStorage
+	}
+	// parallel runs f for every building with a battery on all cores and returns the
+	// wall-clock seconds.
+	parallel := func(f func(bi int) error) (float64, error) {
+		start := time.Now()
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.NumCPU())
+		errs := make([]error, nb)
+		for bi := range nb {
+			if sites[bi].bat == nil {
+				continue
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				errs[bi] = f(bi)
+			}()
+		}
+		wg.Wait()
+		return time.Since(start).Seconds(), errors.Join(errs...)
+	}
+	perfectSecs, err := parallel(func(bi int) error {
+		plan, err := optimize.Dispatch(sites[bi].net, in.ImportPriceCNYPerKWh, *exportPrice, *sites[bi].bat, dt, true)
 		if err != nil {
 			return err
 		}
+		rows[bi].Perfect = plan.CostCNY
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if *limit > 0 {
-		rows = rows[:min(*limit, len(rows))]
+	mpcSecs, err := parallel(func(bi int) error {
+		mpc := optimize.MPC{Horizon: *horizon, ExportPrice: *exportPrice, TerminalValue: *terminal, FollowPlan: *follow, MeasuredNow: *measured, Persist: *persist,
+			Load: namedModel(*loadModel), PV: namedModel(*pvModel)}
+		out, err := mpc.Run(times, sites[bi].load, sites[bi].pv, in.ImportPriceCNYPerKWh, *sites[bi].bat, dt)
+		if err != nil {
+			return err
+		}
+		rows[bi].MPC, rows[bi].MPCFallback = out.CostCNY, out.Fallbacks
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for bi := range rows {
+		if d := rows[bi].NoStorage - rows[bi].Perfect; d > 0 {
+			rows[bi].Capture = (rows[bi].NoStorage - rows[bi].MPC) / d
+		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	var tot row
@@ -144,4 +157,33 @@ func benchDispatch(args []string, stdout, stderr io.Writer) error {
 	tot.Capture = (tot.NoStorage - tot.MPC) / (tot.NoStorage - tot.Perfect)
 	return printJSON(stdout, map[string]any{"buildings": rows, "total": tot,
 		"seconds": map[string]float64{"perfect": perfectSecs, "mpc": mpcSecs}, "horizon": *horizon, "cpus": runtime.NumCPU()})
+}
+
+// forecasters the MPC can use, by name.
+var forecasters = map[string]forecast.Model{
+	"snaive":            forecast.SeasonalNaive{Period: 24, Label: "snaive"},
+	"median3":           forecast.DayProfile{Days: 3, Label: "median3"},
+	"median7":           forecast.DayProfile{Days: 7, Label: "median7"},
+	"median14":          forecast.DayProfile{Days: 14, Label: "median14"},
+	"q30_7":             forecast.DayProfile{Days: 7, Quantile: 0.3, Label: "q30_7"},
+	"q40_7":             forecast.DayProfile{Days: 7, Quantile: 0.4, Label: "q40_7"},
+	"q60_7":             forecast.DayProfile{Days: 7, Quantile: 0.6, Label: "q60_7"},
+	"q70_7":             forecast.DayProfile{Days: 7, Quantile: 0.7, Label: "q70_7"},
+	"q80_7":             forecast.DayProfile{Days: 7, Quantile: 0.8, Label: "q80_7"},
+	"q35_7":             forecast.DayProfile{Days: 7, Quantile: 0.35, Label: "q35_7"},
+	"q30_14":            forecast.DayProfile{Days: 14, Quantile: 0.3, Label: "q30_14"},
+	"q40_14":            forecast.DayProfile{Days: 14, Quantile: 0.4, Label: "q40_14"},
+	"daytype_median10":  forecast.DayTypeProfile{Days: 10, Calendar: forecast.DefaultCalendar(), Label: "daytype_median10"},
+	"daytype_wmedian14": forecast.DayTypeProfile{Days: 14, Decay: 0.9, Calendar: forecast.DefaultCalendar(), Label: "daytype_wmedian14"},
+}
+
+func namedModel(name string) forecast.Model { return forecasters[name] }
+
+func modelNames() string {
+	names := make([]string, 0, len(forecasters))
+	for n := range forecasters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
