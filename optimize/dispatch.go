@@ -6,6 +6,7 @@ package optimize
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/lifang-community/lifang/optimize/solver"
 )
@@ -63,12 +64,12 @@ func Dispatch(net, price []float64, exportPrice float64, b Battery, dtH float64,
 		return nil, err
 	}
 	defer s.Close()
-	return dispatch(s, net, price, exportPrice, b, dtH, terminal, 0)
+	return dispatch(s, net, price, exportPrice, b, dtH, terminal, 0, 0)
 }
 
 // dispatch builds and solves the LP in session s; terminalValue (CNY/kWh) credits the
 // energy left at the end (for receding horizons that must not empty the store).
-func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Battery, dtH float64, terminal bool, terminalValue float64) (*Plan, error) {
+func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Battery, dtH float64, terminal bool, terminalValue float64, limit time.Duration) (*Plan, error) {
 	n := len(net)
 	if len(price) != n {
 		return nil, fmt.Errorf("optimize: %d prices for %d steps", len(price), n)
@@ -103,7 +104,7 @@ func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Ba
 			p.AddRow(0, 0, []int{e[t], e[t-1], c[t], d[t]}, []float64{1, -1, -b.EtaCharge * dtH, dtH / b.EtaDischarge})
 		}
 	}
-	res, err := s.Solve(&p, solver.Options{})
+	res, err := s.Solve(&p, solver.Options{TimeLimit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("optimize: dispatch over %d steps: %w", n, err)
 	}

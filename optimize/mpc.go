@@ -2,6 +2,7 @@ package optimize
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -38,6 +39,12 @@ type MPC struct {
 	// steps, decaying by this factor a step (0: off) — short-term persistence on top of
 	// the profile forecast.
 	Persist float64
+	// TimeLimit bounds each solve (0: none); a solve that fails or times out falls back
+	// to the real-time layer alone for that step, is counted and logged.
+	TimeLimit time.Duration
+	Log       *slog.Logger
+
+	failSolve func(step int) bool // test seam: make the solve of a step fail
 }
 
 // Outcome is what a controller did over a run, settled on actual load and PV.
@@ -102,10 +109,16 @@ func (m MPC) Run(times []time.Time, load, pv, price []float64, b Battery, dtH fl
 			}
 			tv = m.TerminalValue * mean / float64(len(next)) * b.EtaDischarge
 		}
-		plan, err := dispatch(s, net, price[t:t+h], m.ExportPrice, bb, dtH, false, tv)
+		plan, err := dispatch(s, net, price[t:t+h], m.ExportPrice, bb, dtH, false, tv, m.TimeLimit)
+		if err == nil && m.failSolve != nil && m.failSolve(t) {
+			err = fmt.Errorf("optimize: %w: time limit reached (injected)", solver.ErrNoSolution)
+		}
 		c, d := 0.0, 0.0
 		if err != nil {
 			out.Fallbacks++
+			if m.Log != nil {
+				m.Log.Warn("mpc: solve failed, real-time layer only for this step", "step", t, "time", times[t], "err", err)
+			}
 		} else {
 			out.Solves++
 			c, d = plan.ChargeKW[0], plan.DischargeKW[0]

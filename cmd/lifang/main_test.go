@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -230,5 +231,36 @@ func TestNeighbourhoodPricedByUnit(t *testing.T) {
 	}
 	if g := s.Policies["rule_based"].KPI.Economic["grid_savings_vs_baseline_cny"]; g <= 0 {
 		t.Fatalf("the TOU tariff from the unit should make the batteries pay: savings %g", g)
+	}
+}
+
+// bench dispatch reproduces the reference no-storage and perfect-foresight bills of
+// Building_1 (HiGHS LP, η = √efficiency, SoC₀ = 0, export 0) and the MPC stays between them.
+func TestBenchDispatchBuilding1(t *testing.T) {
+	dir := filepath.Join(sharedData, "citylearn", "2022_all_plus_evs")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared data not present (%v); CI has it", err)
+	}
+	code, out, stderr := runCLI(t, "bench", "dispatch", "--citylearn", dir, "--limit", "1")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var r struct {
+		Buildings []struct {
+			Name      string
+			NoStorage float64 `json:"cost_no_storage"`
+			Perfect   float64 `json:"cost_perfect"`
+			MPC       float64 `json:"cost_mpc"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	b := r.Buildings[0]
+	if b.Name != "Building_1" || math.Abs(b.NoStorage-1064.1948486528256) > 1e-6 || math.Abs(b.Perfect-625.7595745025749) > 1e-6 {
+		t.Fatalf("%+v, want no-storage 1064.1948486528256 and perfect 625.7595745025749", b)
+	}
+	if b.MPC < b.Perfect-1e-9 || b.MPC > b.NoStorage {
+		t.Fatalf("MPC cost %g outside [perfect, no storage]", b.MPC)
 	}
 }
