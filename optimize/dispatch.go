@@ -83,7 +83,10 @@ func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Ba
 		c[t] = p.AddVar(0, 0, b.PowerKW)
 		d[t] = p.AddVar(0, 0, b.PowerKW)
 		g[t] = p.AddVar(price[t]*dtH, 0, solver.Inf)
-		x[t] = p.AddVar(-exportPrice*dtH, 0, solver.Inf)
+		// Export is valued at most at the import price of the hour: a meter nets its
+		// flows, so buying and selling in the same hour is not an arbitrage (and an LP
+		// that thought so would be unbounded when export pays more than a valley hour).
+		x[t] = p.AddVar(-math.Min(exportPrice, price[t])*dtH, 0, solver.Inf)
 		lo := b.MinKWh
 		if terminal && t == n-1 {
 			lo = math.Max(lo, b.InitialKWh)

@@ -14,6 +14,7 @@ import (
 	"github.com/lifang-community/lifang/forecast"
 	"github.com/lifang-community/lifang/ingest/citylearn"
 	"github.com/lifang-community/lifang/kpi"
+	"github.com/lifang-community/lifang/optimize"
 	"github.com/lifang-community/lifang/series"
 	"github.com/lifang-community/lifang/settle"
 	"github.com/lifang-community/lifang/twin"
@@ -21,7 +22,7 @@ import (
 )
 
 // Policies known to the CLI, baseline first.
-var Policies = []string{"business_as_usual", "rule_based"}
+var Policies = []string{"business_as_usual", "rule_based", "mpc"}
 
 // Baseline is the policy every other is compared with.
 const Baseline = "business_as_usual"
@@ -29,7 +30,7 @@ const Baseline = "business_as_usual"
 // CheckPolicy reports whether name is a known policy.
 func CheckPolicy(name string) error {
 	switch name {
-	case "business_as_usual", "bau", "rule_based", "rb":
+	case "business_as_usual", "bau", "rule_based", "rb", "mpc":
 		return nil
 	}
 	return fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
@@ -45,6 +46,8 @@ func NewPolicy(name string, m *twin.Model) (twin.Policy, error) {
 		// Tomorrow's PV surplus: the median of the same hour over the last week.
 		rb.Surplus = forecast.DayProfile{Days: 7, Label: "median7"}
 		return rb, nil
+	case "mpc":
+		return optimize.NewTwinMPC(m)
 	}
 	return nil, fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
 }
@@ -215,6 +218,9 @@ func (c *Case) Run(policies []string, progress Progress) ([]*PolicyRun, error) {
 			pr = func(done, total int) { progress("simulate "+name, done, total) }
 		}
 		res, err := twin.Run(c.Model, c.Inputs, pol, pr)
+		if cl, ok := pol.(interface{ Close() }); ok {
+			cl.Close()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("scenario: %s: %w", name, err)
 		}

@@ -63,7 +63,7 @@ func TestDemoWritesSummary(t *testing.T) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Hours != 8760 || s.Unit.Name == "" || len(s.Policies) != 2 {
+	if s.Hours != 8760 || s.Unit.Name == "" || len(s.Policies) != 3 {
 		t.Fatalf("summary: hours %d, name %q, %d policies", s.Hours, s.Unit.Name, len(s.Policies))
 	}
 	for name, p := range s.Policies {
@@ -78,6 +78,9 @@ func TestDemoWritesSummary(t *testing.T) {
 				t.Errorf("%s: no %s KPIs", name, fam)
 			}
 		}
+	}
+	if s.Policies["mpc"].NOICNY < s.Policies["rule_based"].NOICNY {
+		t.Errorf("MPC NOI %.0f below the rule-based %.0f", s.Policies["mpc"].NOICNY, s.Policies["rule_based"].NOICNY)
 	}
 	for _, f := range []string{"timeseries.csv", "report.html"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {

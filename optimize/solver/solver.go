@@ -106,6 +106,13 @@ func (ss *Session) Solve(p *Problem, opt Options) (*Result, error) {
 	if err := s.ClearModel(); err != nil {
 		return nil, fmt.Errorf("solver: %w", err)
 	}
+	// One thread and a fixed seed: the same model gives the same answer, every time.
+	if err := s.SetIntOption("threads", 1); err != nil {
+		return nil, fmt.Errorf("solver: %w", err)
+	}
+	if err := s.SetIntOption("random_seed", 0); err != nil {
+		return nil, fmt.Errorf("solver: %w", err)
+	}
 	if err := s.SetBoolOption("output_flag", false); err != nil {
 		return nil, fmt.Errorf("solver: %w", err)
 	}
@@ -149,7 +156,8 @@ func (ss *Session) Solve(p *Problem, opt Options) (*Result, error) {
 			res.MIPGap = g
 		}
 	}
-	if !sol.Status.HasSolution() {
+	if !sol.Status.HasSolution() || !res.Optimal && integrality == nil {
+		// An LP stopped early (time limit) has no trustworthy point: report it.
 		return res, fmt.Errorf("%w: %s", ErrNoSolution, res.Status)
 	}
 	return res, nil
