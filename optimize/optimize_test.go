@@ -165,3 +165,27 @@ func TestMPCTimeoutFallsBack(t *testing.T) {
 		t.Fatalf("without a time limit: %+v, %v (fallback run cost %g)", ok, err, out.CostCNY)
 	}
 }
+
+// One EV wanting 10 kWh over three hours priced 1, 0.1, 1 and a 2 kW one-hour run that
+// may start in any of them: both go to the cheap hour, cost 0.1·(10 + 2) = 1.2. An EV
+// asking for more than the charger can give is served as far as it can be and the
+// rest is reported unmet, never infeasible.
+func TestJointHandCase(t *testing.T) {
+	none := Battery{EtaCharge: 1, EtaDischarge: 1}
+	net, price := []float64{0, 0, 0}, []float64{1, 0.1, 1}
+	res, err := Joint(net, price, 0, none, []EVNeed{{Arrive: 0, Depart: 3, EnergyKWh: 10, MaxKW: 10, Efficiency: 1}},
+		[]Run{{Earliest: 0, Latest: 3, ProfileKW: []float64{2}}}, 1, 100, solver.Options{TimeLimit: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(res.CostCNY-1.2) > 1e-9 || res.UnmetKWh != 0 || res.Binaries != 3 || res.MIPGap > 1e-6 {
+		t.Fatalf("got %+v, want cost 1.2, nothing unmet, 3 binaries, gap 0", res)
+	}
+	res, err = Joint(net, price, 0, none, []EVNeed{{Arrive: 0, Depart: 3, EnergyKWh: 50, MaxKW: 10, Efficiency: 1}}, nil, 1, 100, solver.Options{})
+	if err != nil || math.Abs(res.UnmetKWh-20) > 1e-9 || math.Abs(res.CostCNY-12) > 1e-9 {
+		t.Fatalf("over-asking EV: %+v, %v; want 20 kWh unmet and cost 12", res, err)
+	}
+	if _, err := Joint(net, price, 0, none, []EVNeed{{Arrive: 2, Depart: 1, EnergyKWh: 1, MaxKW: 1}}, nil, 1, 100, solver.Options{}); err == nil || !strings.Contains(err.Error(), "departure must follow arrival") {
+		t.Fatalf("departure before arrival: %v", err)
+	}
+}
