@@ -182,8 +182,8 @@ func TestJointHandCase(t *testing.T) {
 		t.Fatalf("got %+v, want cost 1.2, nothing unmet, 3 binaries, gap 0", res)
 	}
 	res, err = Joint(net, price, 0, none, []EVNeed{{Arrive: 0, Depart: 3, EnergyKWh: 50, MaxKW: 10, Efficiency: 1}}, nil, 1, 100, solver.Options{})
-	if err != nil || math.Abs(res.UnmetKWh-20) > 1e-9 || math.Abs(res.CostCNY-12) > 1e-9 {
-		t.Fatalf("over-asking EV: %+v, %v; want 20 kWh unmet and cost 12", res, err)
+	if err != nil || math.Abs(res.UnmetKWh-20) > 1e-9 || math.Abs(res.CostCNY-21) > 1e-9 {
+		t.Fatalf("over-asking EV: %+v, %v; want 20 kWh unmet and cost 10·1 + 10·0.1 + 10·1 = 21", res, err)
 	}
 	if _, err := Joint(net, price, 0, none, []EVNeed{{Arrive: 2, Depart: 1, EnergyKWh: 1, MaxKW: 1}}, nil, 1, 100, solver.Options{}); err == nil || !strings.Contains(err.Error(), "departure must follow arrival") {
 		t.Fatalf("departure before arrival: %v", err)
