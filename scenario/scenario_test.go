@@ -80,3 +80,29 @@ func TestStatementAddsUp(t *testing.T) {
 		t.Errorf("rule-based saves nothing on the grid bill: %.0f", runs[1].KPIs.Economic.SavingsVsBaselineCNY)
 	}
 }
+
+// Unmet EV energy is exactly the part no schedule could deliver (need beyond charger
+// power × dwell): zero when feasible. No shiftable run misses its window either.
+func TestUnmetOnlyWhenInfeasible(t *testing.T) {
+	_, c, runs := summaryBytes(t, 7)
+	infeasible := 0.0
+	for _, s := range c.Inputs.EVSessions {
+		ch := c.Model.Chargers[s.Charger]
+		p := ch.PowerKW
+		if s.MaxKW > 0 {
+			p = math.Min(p, s.MaxKW)
+		}
+		infeasible += math.Max(0, s.EnergyKWh-ch.Efficiency*p*float64(s.Depart-s.Arrive))
+	}
+	for _, r := range runs {
+		if math.Abs(r.Result.EV.UnmetKWh-infeasible) > 1e-6*math.Max(1, infeasible) {
+			t.Errorf("%s: unmet %.3f kWh, infeasible part %.3f kWh", r.Name, r.Result.EV.UnmetKWh, infeasible)
+		}
+		if r.Result.Flex.Forced != 0 && r.Name != "business_as_usual" {
+			t.Logf("%s: %d runs started at their deadline (within the window: no comfort violation)", r.Name, r.Result.Flex.Forced)
+		}
+	}
+	if runs[2].Name != "mpc" || runs[2].Statement.Annual.NOITotalCNY < runs[1].Statement.Annual.NOITotalCNY {
+		t.Errorf("MPC NOI %.0f below rule-based %.0f", runs[2].Statement.Annual.NOITotalCNY, runs[1].Statement.Annual.NOITotalCNY)
+	}
+}
