@@ -22,6 +22,25 @@ func serveContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// server is what a long-running ingest command needs: a context ended by a signal, a
+// logger and the open database; close releases them.
+type server struct {
+	ctx   context.Context
+	log   *slog.Logger
+	data  *dataset
+	close func()
+}
+
+func startServer(db string, stderr io.Writer) (*server, error) {
+	ctx, stop := serveContext()
+	d, err := openData(ctx, db, "", sqliteOptions())
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &server{ctx: ctx, log: slog.New(slog.NewTextHandler(stderr, nil)), data: d, close: func() { d.Close(); stop() }}, nil
+}
+
 // ingestMQTT subscribes to a broker (or starts an embedded one) until interrupted.
 func ingestMQTT(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ingest mqtt", "--db PATH (--broker URL | --embedded ADDR) [--unit ID]", stderr)
@@ -32,11 +51,16 @@ func ingestMQTT(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ctx, stop := serveContext()
-	defer stop()
-	lg := slog.New(slog.NewTextHandler(stderr, nil))
+	if *broker == "" && *embedded == "" {
+		return usageError{"give --broker URL, --embedded ADDR or set LIFANG_MQTT_URL"}
+	}
+	srv, err := startServer(*db, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
 	if *embedded != "" {
-		b, err := mqtt.StartBroker(*embedded, lg)
+		b, err := mqtt.StartBroker(*embedded, srv.log)
 		if err != nil {
 			return err
 		}
@@ -44,16 +68,8 @@ func ingestMQTT(args []string, stdout, stderr io.Writer) error {
 		*broker = "tcp://" + b.Addr()
 		fmt.Fprintf(stdout, "embedded MQTT broker on %s\n", b.Addr())
 	}
-	if *broker == "" {
-		return usageError{"give --broker URL, --embedded ADDR or set LIFANG_MQTT_URL"}
-	}
-	d, err := openData(ctx, *db, "", sqliteOptions())
-	if err != nil {
-		return err
-	}
-	defer d.Close()
 	fmt.Fprintf(stdout, "subscribed to lifang/%s/readings/# and lifang/%s/events on %s\n", *unitID, *unitID, *broker)
-	return mqtt.Run(ctx, mqtt.Config{BrokerURL: *broker, Unit: *unitID}, d.pipeline(lg), lg)
+	return mqtt.Run(srv.ctx, mqtt.Config{BrokerURL: *broker, Unit: *unitID}, srv.data.pipeline(srv.log), srv.log)
 }
 
 // ingestOCPP runs the OCPP 1.6J central system until interrupted.
@@ -64,21 +80,18 @@ func ingestOCPP(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	ctx, stop := serveContext()
-	defer stop()
-	lg := slog.New(slog.NewTextHandler(stderr, nil))
-	d, err := openData(ctx, *db, "", sqliteOptions())
+	srv, err := startServer(*db, stderr)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	cs := ocpp.NewCentralSystem(ocpp.Config{Addr: *addr}, d.pipeline(lg), lg)
+	defer srv.close()
+	cs := ocpp.NewCentralSystem(ocpp.Config{Addr: *addr}, srv.data.pipeline(srv.log), srv.log)
 	if err := cs.Start(); err != nil {
 		return err
 	}
 	defer cs.Stop()
 	fmt.Fprintf(stdout, "OCPP 1.6J central system on ws://%s/{chargePointId}\n", cs.Addr())
-	<-ctx.Done()
+	<-srv.ctx.Done()
 	return nil
 }
 
@@ -96,17 +109,14 @@ func ingestModbus(args []string, stdout, stderr io.Writer) error {
 	if *url == "" || *device == "" || *unitID > 255 {
 		return usageError{"--url and --device are required; --unit-id must be 0-255"}
 	}
-	ctx, stop := serveContext()
-	defer stop()
-	lg := slog.New(slog.NewTextHandler(stderr, nil))
-	d, err := openData(ctx, *db, "", sqliteOptions())
+	srv, err := startServer(*db, stderr)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer srv.close()
 	fmt.Fprintf(stdout, "polling %s (unit %d) every %s with the default register map\n", *url, *unitID, *interval)
-	err = modbus.Poll(ctx, modbus.Config{URL: *url, UnitID: uint8(*unitID), Device: *device, Interval: *interval}, d.pipeline(lg), time.Now, lg)
-	if ctx.Err() != nil {
+	err = modbus.Poll(srv.ctx, modbus.Config{URL: *url, UnitID: uint8(*unitID), Device: *device, Interval: *interval}, srv.data.pipeline(srv.log), time.Now, srv.log)
+	if srv.ctx.Err() != nil {
 		return nil
 	}
 	return err
