@@ -154,3 +154,46 @@ func medianStep(ts []time.Time) time.Duration {
 	}
 	return time.Duration(quantile(ds, 0.5))
 }
+
+// IQRScores is the interquartile-range rule (REFERENCES.md: anomalies): each value's
+// residual from the median of the same time of day over the last seasons days is
+// compared with the quartiles Q1, Q3 of the previous window residuals; the score is
+// how far outside [Q1 − k·IQR, Q3 + k·IQR] it lies, in IQRs (0 inside), squashed as
+// z/(1+z). With k = 3 a point scoring above 0 is an outlier by the usual rule.
+func IQRScores(times []time.Time, y []float64, seasons, window int, k float64) []float64 {
+	n := len(y)
+	out := make([]float64, n)
+	step := medianStep(times)
+	period := 1
+	if step > 0 && step < 24*time.Hour {
+		period = int((24 * time.Hour) / step)
+	}
+	res := make([]float64, n)
+	buf := make([]float64, 0, seasons)
+	for t := range n {
+		if t < seasons*period {
+			continue
+		}
+		buf = buf[:0]
+		for s := 1; s <= seasons; s++ {
+			buf = append(buf, y[t-s*period])
+		}
+		res[t] = y[t] - quantile(buf, 0.5)
+	}
+	win := make([]float64, 0, window)
+	for t := seasons*period + window; t < n; t++ {
+		win = append(win[:0], res[t-window:t]...)
+		q1 := quantile(win, 0.25)
+		q3 := quantile(win, 0.75)
+		iqr := math.Max(q3-q1, 1e-9)
+		z := 0.0
+		switch r := res[t]; {
+		case r > q3+k*iqr:
+			z = (r - q3 - k*iqr) / iqr
+		case r < q1-k*iqr:
+			z = (q1 - k*iqr - r) / iqr
+		}
+		out[t] = z / (1 + z)
+	}
+	return out
+}

@@ -239,3 +239,15 @@ func TestNAB(t *testing.T) {
 		t.Errorf("null detector scores %g", s.Score)
 	}
 }
+
+// A flat daily pattern with one spike: only the spike is outside the 3·IQR fences.
+func TestIQRScores(t *testing.T) {
+	s := hourly(24*20, func(i int) float64 { return 10 + float64(i%24) + 0.1*float64(i%3) })
+	s.Values[24*18+5] += 50
+	sc := IQRScores(s.Times, s.Values, 7, 24*7, 3)
+	for i, v := range sc {
+		if (i == 24*18+5) != (v > 0) {
+			t.Fatalf("step %d scores %g (spike at %d)", i, v, 24*18+5)
+		}
+	}
+}
