@@ -64,12 +64,15 @@ func Dispatch(net, price []float64, exportPrice float64, b Battery, dtH float64,
 		return nil, err
 	}
 	defer s.Close()
-	return dispatch(s, net, price, exportPrice, b, dtH, terminal, 0, 0)
+	return dispatch(s, net, price, exportPrice, b, dtH, terminal, 0, 0, nil)
 }
 
 // dispatch builds and solves the LP in session s; terminalValue (CNY/kWh) credits the
 // energy left at the end (for receding horizons that must not empty the store).
-func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Battery, dtH float64, terminal bool, terminalValue float64, limit time.Duration) (*Plan, error) {
+//
+// importCap, when not nil, bounds each step's import (kW) — kept at least the step's
+// net load so the LP stays feasible: it limits grid charging, never the load.
+func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Battery, dtH float64, terminal bool, terminalValue float64, limit time.Duration, importCap []float64) (*Plan, error) {
 	n := len(net)
 	if len(price) != n {
 		return nil, fmt.Errorf("optimize: %d prices for %d steps", len(price), n)
@@ -82,7 +85,11 @@ func dispatch(s *solver.Session, net, price []float64, exportPrice float64, b Ba
 	for t := range n {
 		c[t] = p.AddVar(0, 0, b.PowerKW)
 		d[t] = p.AddVar(0, 0, b.PowerKW)
-		g[t] = p.AddVar(price[t]*dtH, 0, solver.Inf)
+		gHi := solver.Inf
+		if importCap != nil {
+			gHi = math.Max(importCap[t], net[t])
+		}
+		g[t] = p.AddVar(price[t]*dtH, 0, gHi)
 		// Export is valued at most at the import price of the hour: a meter nets its
 		// flows, so buying and selling in the same hour is not an arbitrage (and an LP
 		// that thought so would be unbounded when export pays more than a valley hour).

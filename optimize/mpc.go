@@ -109,7 +109,7 @@ func (m MPC) Run(times []time.Time, load, pv, price []float64, b Battery, dtH fl
 			}
 			tv = m.TerminalValue * mean / float64(len(next)) * b.EtaDischarge
 		}
-		plan, err := dispatch(s, net, price[t:t+h], m.ExportPrice, bb, dtH, false, tv, m.TimeLimit)
+		plan, err := dispatch(s, net, price[t:t+h], m.ExportPrice, bb, dtH, false, tv, m.TimeLimit, nil)
 		if err == nil && m.failSolve != nil && m.failSolve(t) {
 			err = fmt.Errorf("optimize: %w: time limit reached (injected)", solver.ErrNoSolution)
 		}

@@ -90,7 +90,17 @@ func (p *TwinMPC) Decide(o *twin.Observation) twin.Setpoints {
 		}
 	}
 	c, d := 0.0, 0.0
-	plan, err := dispatch(p.session, net, o.PriceAhead[:h], o.ExportCNYPerKWh, b, o.DtH, false, 0, p.TimeLimit)
+	// Like the rule-based policy, grid charging stays under the highest household load
+	// of the last week, so shifting energy into cheap hours does not make a new peak.
+	capKW := house
+	for _, v := range p.house[max(0, len(p.house)-7*24):] {
+		capKW = math.Max(capKW, v)
+	}
+	caps := make([]float64, h)
+	for k := range caps {
+		caps[k] = capKW
+	}
+	plan, err := dispatch(p.session, net, o.PriceAhead[:h], o.ExportCNYPerKWh, b, o.DtH, false, 0, p.TimeLimit, caps)
 	if err != nil {
 		p.Fallbacks++
 		return sp // the rule-based battery decision stands
