@@ -37,6 +37,7 @@ func init() {
 		{"verify", "the auditor's offline check of a database or an export", runVerify},
 		{"export", "write a database's signed data for offline verification", runExport},
 		{"forecast", "backtest forecasting models on a CSV of series; score anomaly detectors on NAB", runForecast},
+		{"sd", "system dynamics: run an XMILE model, or the conformance suite", runSD},
 		{"bench", "time whole runs and print JSON (bench demo | bench ingest)", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println(version); return nil }},
 	}

@@ -267,3 +267,29 @@ func TestBenchDispatchBuilding1(t *testing.T) {
 		t.Fatalf("MPC cost %g outside [perfect, no storage]", b.MPC)
 	}
 }
+
+func TestSDConformanceCLI(t *testing.T) {
+	dir := filepath.Join(sharedData, "sd-test-models")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared data not present (%v); CI has it", err)
+	}
+	code, out, stderr := runCLI(t, "sd", "conformance", "--dir", dir, "--json")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var c struct {
+		Total, Passed int
+		Failed        []struct{ Model, Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Total == 0 || c.Passed+len(c.Failed) != c.Total {
+		t.Fatalf("total %d, passed %d, %d failures listed", c.Total, c.Passed, len(c.Failed))
+	}
+	for _, f := range c.Failed {
+		if f.Reason == "" {
+			t.Errorf("%s failed without a reason", f.Model)
+		}
+	}
+}

@@ -1,0 +1,395 @@
+// Package sd is a small system-dynamics engine for XMILE models.
+package sd
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Method is an integration method.
+type Method int
+
+// Integration methods.
+const (
+	Euler Method = iota
+	RK2
+	RK4
+)
+
+type xnode struct {
+	name string
+	attr map[string]string
+	kids []*xnode
+	text string
+}
+
+func (n *xnode) child(name string) *xnode {
+	for _, k := range n.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+func (n *xnode) all(name string) []*xnode {
+	var out []*xnode
+	for _, k := range n.kids {
+		if k.name == name {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (n *xnode) find(name string) *xnode {
+	if n.name == name {
+		return n
+	}
+	for _, k := range n.kids {
+		if f := k.find(name); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func readXML(data []byte) (*xnode, error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	d.AutoClose = xml.HTMLAutoClose
+	d.Entity = xml.HTMLEntity
+	root := &xnode{name: "#root"}
+	stack := []*xnode{root}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			n := &xnode{name: strings.ToLower(t.Name.Local), attr: map[string]string{}}
+			for _, a := range t.Attr {
+				n.attr[strings.ToLower(a.Name.Local)] = a.Value
+			}
+			top := stack[len(stack)-1]
+			top.kids = append(top.kids, n)
+			stack = append(stack, n)
+		case xml.EndElement:
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
+			}
+		case xml.CharData:
+			stack[len(stack)-1].text += string(t)
+		}
+	}
+	if len(stack) != 1 {
+		return nil, fmt.Errorf("unclosed element <%s>", stack[len(stack)-1].name)
+	}
+	x := root.find("xmile")
+	if x == nil {
+		return nil, fmt.Errorf("no <xmile> root element")
+	}
+	return x, nil
+}
+
+type varKind int
+
+const (
+	kAux varKind = iota
+	kFlow
+	kStock
+	kGF
+)
+
+type gf struct {
+	xs, ys   []float64
+	discrete bool
+	extrap   bool
+}
+
+func (g *gf) eval(x float64) float64 {
+	n := len(g.xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	if math.IsNaN(x) {
+		return x
+	}
+	if x <= g.xs[0] {
+		if g.extrap && n > 1 && !g.discrete {
+			return g.ys[0] + (x-g.xs[0])*(g.ys[1]-g.ys[0])/(g.xs[1]-g.xs[0])
+		}
+		return g.ys[0]
+	}
+	if x >= g.xs[n-1] {
+		if g.extrap && n > 1 && !g.discrete {
+			return g.ys[n-1] + (x-g.xs[n-1])*(g.ys[n-1]-g.ys[n-2])/(g.xs[n-1]-g.xs[n-2])
+		}
+		return g.ys[n-1]
+	}
+	i := sort.SearchFloat64s(g.xs, x) // xs[i] >= x
+	if g.xs[i] == x {
+		return g.ys[i]
+	}
+	if g.discrete {
+		return g.ys[i-1]
+	}
+	x0, x1 := g.xs[i-1], g.xs[i]
+	return g.ys[i-1] + (x-x0)*(g.ys[i]-g.ys[i-1])/(x1-x0)
+}
+
+type variable struct {
+	name     string // display name
+	key      string // canonical
+	kind     varKind
+	eqnSrc   string
+	eqn      *node
+	initSrc  string
+	initEqn  *node
+	inflows  []string
+	outflows []string
+	in, out  []*variable
+	nonNeg   bool
+	gf       *gf
+	idx      int
+}
+
+// Model is a parsed XMILE model.
+type Model struct {
+	name                  string
+	start, stop, dt, save float64
+	vars                  []*variable
+	byKey                 map[string]*variable
+	states                []*stateful
+	initOrder, runOrder   []*variable
+	stocks                []*variable
+}
+
+// ParseFile reads and parses an XMILE file.
+func ParseFile(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, filepath.Base(path))
+}
+
+func parseNum(s string) (float64, error) {
+	return strconv.ParseFloat(strings.TrimSpace(s), 64)
+}
+
+func parsePts(n *xnode) ([]float64, error) {
+	sep := ","
+	if s, ok := n.attr["sep"]; ok && s != "" {
+		sep = s
+	}
+	var out []float64
+	for _, f := range strings.Split(n.text, sep) {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
+		v, err := parseNum(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func parseGF(n *xnode) (*gf, error) {
+	g := &gf{}
+	switch strings.ToLower(n.attr["type"]) {
+	case "discrete":
+		g.discrete = true
+	case "extrapolate":
+		g.extrap = true
+	}
+	if n.attr["discrete"] == "true" {
+		g.discrete = true
+	}
+	yp := n.child("ypts")
+	if yp == nil {
+		return nil, fmt.Errorf("graphical function without <ypts>")
+	}
+	ys, err := parsePts(yp)
+	if err != nil {
+		return nil, err
+	}
+	g.ys = ys
+	if xp := n.child("xpts"); xp != nil {
+		xs, err := parsePts(xp)
+		if err != nil {
+			return nil, err
+		}
+		g.xs = xs
+	} else if xs := n.child("xscale"); xs != nil {
+		lo, err1 := parseNum(xs.attr["min"])
+		hi, err2 := parseNum(xs.attr["max"])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("bad xscale")
+		}
+		for i := range ys {
+			if len(ys) == 1 {
+				g.xs = append(g.xs, lo)
+			} else {
+				g.xs = append(g.xs, lo+(hi-lo)*float64(i)/float64(len(ys)-1))
+			}
+		}
+	} else {
+		return nil, fmt.Errorf("graphical function without <xpts> or <xscale>")
+	}
+	if len(g.xs) != len(g.ys) {
+		return nil, fmt.Errorf("graphical function has %d x points and %d y points", len(g.xs), len(g.ys))
+	}
+	return g, nil
+}
+
+// Parse parses XMILE data; name is used in error messages.
+func Parse(data []byte, name string) (*Model, error) {
+	x, err := readXML(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: malformed XML: %v", name, err)
+	}
+	m := &Model{name: name, byKey: map[string]*variable{}, start: 0, stop: 10, dt: 1}
+	if ss := x.child("sim_specs"); ss != nil {
+		get := func(tag string, dst *float64) error {
+			c := ss.child(tag)
+			if c == nil {
+				return nil
+			}
+			v, err := parseNum(c.text)
+			if err != nil {
+				return fmt.Errorf("%s: sim_specs <%s>: %v", name, tag, err)
+			}
+			if c.attr["reciprocal"] == "true" {
+				v = 1 / v
+			}
+			*dst = v
+			return nil
+		}
+		for _, p := range []struct {
+			t string
+			d *float64
+		}{{"start", &m.start}, {"stop", &m.stop}, {"dt", &m.dt}} {
+			if err := get(p.t, p.d); err != nil {
+				return nil, err
+			}
+		}
+		m.save = m.dt
+		if err := get("save_step", &m.save); err != nil {
+			return nil, err
+		}
+		if s, ok := ss.attr["save_step"]; ok {
+			if v, err := parseNum(s); err == nil {
+				m.save = v
+			}
+		}
+	}
+	if m.save == 0 {
+		m.save = m.dt
+	}
+	if m.dt <= 0 {
+		return nil, fmt.Errorf("%s: non-positive dt", name)
+	}
+	if x.child("macro") != nil {
+		return nil, fmt.Errorf("%s: unsupported: macros", name)
+	}
+	models := x.all("model")
+	if len(models) == 0 {
+		return nil, fmt.Errorf("%s: no <model>", name)
+	}
+	if len(models) > 1 {
+		return nil, fmt.Errorf("%s: unsupported: modules (multiple models)", name)
+	}
+	vs := models[0].child("variables")
+	if vs == nil {
+		return nil, fmt.Errorf("%s: no <variables>", name)
+	}
+	defNonNeg, flowNonNeg, stockNonNeg := false, false, false
+	if b := x.child("behavior"); b != nil {
+		defNonNeg = b.child("non_negative") != nil
+		if f := b.child("flow"); f != nil && f.child("non_negative") != nil {
+			flowNonNeg = true
+		}
+		if f := b.child("stock"); f != nil && f.child("non_negative") != nil {
+			stockNonNeg = true
+		}
+	}
+	for _, v := range vs.kids {
+		var kind varKind
+		switch v.name {
+		case "stock":
+			kind = kStock
+		case "flow":
+			kind = kFlow
+		case "aux":
+			kind = kAux
+		case "gf":
+			kind = kGF
+		case "module":
+			return nil, fmt.Errorf("%s: unsupported: modules (%q)", name, v.attr["name"])
+		case "group":
+			continue
+		default:
+			continue
+		}
+		vname := v.attr["name"]
+		if v.child("dimensions") != nil || v.child("element") != nil {
+			return nil, fmt.Errorf("%s: unsupported: arrays (variable %q)", name, vname)
+		}
+		va := &variable{name: strings.ReplaceAll(vname, "\\n", " "), key: canon(vname), kind: kind}
+		if e := v.child("eqn"); e != nil {
+			va.eqnSrc = strings.TrimSpace(e.text)
+		}
+		for _, f := range v.all("inflow") {
+			va.inflows = append(va.inflows, canon(f.text))
+		}
+		for _, f := range v.all("outflow") {
+			va.outflows = append(va.outflows, canon(f.text))
+		}
+		va.nonNeg = (defNonNeg && (kind == kStock || kind == kFlow)) || (flowNonNeg && kind == kFlow) || (stockNonNeg && kind == kStock)
+		if nn := v.child("non_negative"); nn != nil {
+			va.nonNeg = !strings.EqualFold(strings.TrimSpace(nn.text), "false")
+		}
+		if ie := v.child("init_eqn"); ie != nil && strings.TrimSpace(ie.text) != "" {
+			va.initSrc = strings.TrimSpace(ie.text)
+		}
+		g := v
+		if kind != kGF {
+			g = v.child("gf")
+		}
+		if g != nil {
+			gg, err := parseGF(g)
+			if err != nil {
+				return nil, fmt.Errorf("%s: variable %q: %v", name, vname, err)
+			}
+			va.gf = gg
+		}
+		if kind != kGF && va.eqnSrc == "" {
+			return nil, fmt.Errorf("%s: variable %q: missing equation", name, vname)
+		}
+		if _, dup := m.byKey[va.key]; dup {
+			return nil, fmt.Errorf("%s: variable %q defined twice", name, vname)
+		}
+		va.idx = len(m.vars)
+		m.vars = append(m.vars, va)
+		m.byKey[va.key] = va
+	}
+	if err := m.compile(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	return m, nil
+}
