@@ -82,7 +82,7 @@ func lex(src string) ([]token, error) {
 				i += 2
 				continue
 			}
-			if strings.ContainsRune("+-*/^(),=<>[]!", c) {
+			if strings.ContainsRune("+-*/^(),=<>[]!:", c) {
 				toks = append(toks, token{kind: tOp, s: string(c)})
 				i++
 				continue
@@ -320,7 +320,39 @@ func (p *parser) primary() (*node, error) {
 		return nil, fmt.Errorf("unexpected %q", t.s)
 	case tIdent:
 		if p.isOp("[") {
-			return nil, fmt.Errorf("unsupported: arrays")
+			p.next()
+			sub := &node{op: "sub", name: canon(t.s)}
+			for {
+				if p.isOp("*") {
+					p.next()
+					st := &node{op: "star"}
+					if p.isOp(":") {
+						p.next()
+						d := p.next()
+						if d.kind != tIdent {
+							return nil, fmt.Errorf("expected dimension name after *:")
+						}
+						st.name = canon(d.s)
+					}
+					sub.args = append(sub.args, st)
+				} else {
+					a, err := p.expr()
+					if err != nil {
+						return nil, err
+					}
+					sub.args = append(sub.args, a)
+				}
+				if p.isOp(",") {
+					p.next()
+					continue
+				}
+				break
+			}
+			if !p.isOp("]") {
+				return nil, fmt.Errorf("expected ] after subscripts of %s", t.s)
+			}
+			p.next()
+			return sub, nil
 		}
 		if strings.EqualFold(t.s, "IF") {
 			p.pos--

@@ -164,6 +164,12 @@ type variable struct {
 	nonNeg   bool
 	gf       *gf
 	idx      int
+	// arrays: the element this scalar stands for (nil for plain scalars)
+	ctxDims []*dimension
+	ctxIdx  []int
+	// macros: pre-expanded equation (parameters) and name scope of the instance
+	preEqn *node
+	scope  map[string]string
 }
 
 // Model is a parsed XMILE model.
@@ -175,6 +181,11 @@ type Model struct {
 	states                []*stateful
 	initOrder, runOrder   []*variable
 	stocks                []*variable
+	dims                  map[string]*dimension
+	arrays                map[string]*arrInfo
+	macros                map[string]*macroDef
+	nMacro                int
+	addJob                func(*variable)
 }
 
 // ParseFile reads and parses an XMILE file.
@@ -304,8 +315,11 @@ func Parse(data []byte, name string) (*Model, error) {
 	if m.dt <= 0 {
 		return nil, fmt.Errorf("%s: non-positive dt", name)
 	}
-	if x.child("macro") != nil {
-		return nil, fmt.Errorf("%s: unsupported: macros", name)
+	m.macros = map[string]*macroDef{}
+	for _, mn := range x.all("macro") {
+		if err := m.parseMacro(mn); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
 	}
 	models := x.all("model")
 	if len(models) == 0 {
@@ -313,6 +327,16 @@ func Parse(data []byte, name string) (*Model, error) {
 	}
 	if len(models) > 1 {
 		return nil, fmt.Errorf("%s: unsupported: modules (multiple models)", name)
+	}
+	m.dims = map[string]*dimension{}
+	m.arrays = map[string]*arrInfo{}
+	for _, dn := range []*xnode{x.child("dimensions"), models[0].child("dimensions")} {
+		if dn == nil {
+			continue
+		}
+		if err := m.parseDims(dn); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
+		}
 	}
 	vs := models[0].child("variables")
 	if vs == nil {
@@ -347,49 +371,90 @@ func Parse(data []byte, name string) (*Model, error) {
 			continue
 		}
 		vname := v.attr["name"]
-		if v.child("dimensions") != nil || v.child("element") != nil {
-			return nil, fmt.Errorf("%s: unsupported: arrays (variable %q)", name, vname)
-		}
-		va := &variable{name: strings.ReplaceAll(vname, "\\n", " "), key: canon(vname), kind: kind}
-		if e := v.child("eqn"); e != nil {
-			va.eqnSrc = strings.TrimSpace(e.text)
-		}
-		for _, f := range v.all("inflow") {
-			va.inflows = append(va.inflows, canon(f.text))
-		}
-		for _, f := range v.all("outflow") {
-			va.outflows = append(va.outflows, canon(f.text))
-		}
-		va.nonNeg = (defNonNeg && (kind == kStock || kind == kFlow)) || (flowNonNeg && kind == kFlow) || (stockNonNeg && kind == kStock)
-		if nn := v.child("non_negative"); nn != nil {
-			va.nonNeg = !strings.EqualFold(strings.TrimSpace(nn.text), "false")
-		}
-		if ie := v.child("init_eqn"); ie != nil && strings.TrimSpace(ie.text) != "" {
-			va.initSrc = strings.TrimSpace(ie.text)
-		}
-		g := v
-		if kind != kGF {
-			g = v.child("gf")
-		}
-		if g != nil {
-			gg, err := parseGF(g)
-			if err != nil {
-				return nil, fmt.Errorf("%s: variable %q: %v", name, vname, err)
+		dimsN := v.child("dimensions")
+		if dimsN == nil && v.child("element") == nil {
+			if err := m.addVar(v, kind, vname, nil, nil, v, nnFlags{defNonNeg, flowNonNeg, stockNonNeg}); err != nil {
+				return nil, fmt.Errorf("%s: %v", name, err)
 			}
-			va.gf = gg
+			continue
 		}
-		if kind != kGF && va.eqnSrc == "" {
-			return nil, fmt.Errorf("%s: variable %q: missing equation", name, vname)
+		if err := m.addArrayed(v, kind, vname, dimsN, nnFlags{defNonNeg, flowNonNeg, stockNonNeg}); err != nil {
+			return nil, fmt.Errorf("%s: %v", name, err)
 		}
-		if _, dup := m.byKey[va.key]; dup {
-			return nil, fmt.Errorf("%s: variable %q defined twice", name, vname)
-		}
-		va.idx = len(m.vars)
-		m.vars = append(m.vars, va)
-		m.byKey[va.key] = va
 	}
 	if err := m.compile(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	return m, nil
+}
+
+type nnFlags struct{ def, flow, stock bool }
+
+// addVar builds one scalar variable from XML node v; eq holds the <eqn>/<gf>
+// (v itself, or an <element>); dims/idx give the array element, if any.
+func (m *Model) addVar(v *xnode, kind varKind, vname string, dims []*dimension, idx []int, eq *xnode, nn nnFlags) error {
+	disp := strings.ReplaceAll(vname, "\\n", " ")
+	key := canon(vname)
+	if dims != nil {
+		var ds, ks []string
+		for i, d := range dims {
+			ds = append(ds, d.elems[idx[i]])
+			ks = append(ks, d.keys[idx[i]])
+		}
+		disp += "[" + strings.Join(ds, ",") + "]"
+		key += "[" + strings.Join(ks, ",") + "]"
+	}
+	va := &variable{name: disp, key: key, kind: kind, ctxDims: dims, ctxIdx: idx}
+	if e := eq.child("eqn"); e != nil {
+		va.eqnSrc = strings.TrimSpace(e.text)
+	}
+	if va.eqnSrc == "" && eq != v {
+		if e := v.child("eqn"); e != nil {
+			va.eqnSrc = strings.TrimSpace(e.text)
+		}
+	}
+	for _, f := range v.all("inflow") {
+		va.inflows = append(va.inflows, canon(f.text))
+	}
+	for _, f := range v.all("outflow") {
+		va.outflows = append(va.outflows, canon(f.text))
+	}
+	va.nonNeg = (nn.def && (kind == kStock || kind == kFlow)) || (nn.flow && kind == kFlow) || (nn.stock && kind == kStock)
+	if n := v.child("non_negative"); n != nil {
+		va.nonNeg = !strings.EqualFold(strings.TrimSpace(n.text), "false")
+	}
+	if ie := eq.child("init_eqn"); ie != nil && strings.TrimSpace(ie.text) != "" {
+		va.initSrc = strings.TrimSpace(ie.text)
+	} else if ie := v.child("init_eqn"); ie != nil && strings.TrimSpace(ie.text) != "" {
+		va.initSrc = strings.TrimSpace(ie.text)
+	}
+	var g *xnode
+	if kind == kGF {
+		g = eq
+		if eq != v && eq.child("ypts") == nil {
+			g = v
+		}
+	} else {
+		g = eq.child("gf")
+		if g == nil && eq != v {
+			g = v.child("gf")
+		}
+	}
+	if g != nil {
+		gg, err := parseGF(g)
+		if err != nil {
+			return fmt.Errorf("variable %q: %v", disp, err)
+		}
+		va.gf = gg
+	}
+	if kind != kGF && va.eqnSrc == "" {
+		return fmt.Errorf("variable %q: missing equation", disp)
+	}
+	if _, dup := m.byKey[va.key]; dup {
+		return fmt.Errorf("variable %q defined twice", disp)
+	}
+	va.idx = len(m.vars)
+	m.vars = append(m.vars, va)
+	m.byKey[va.key] = va
+	return nil
 }

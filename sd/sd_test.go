@@ -157,7 +157,8 @@ func TestBadInput(t *testing.T) {
 		{"circular", wrap(`<aux name="a"><eqn>b+1</eqn></aux><aux name="b"><eqn>a*2</eqn></aux>`), []string{"circular", `"a"`, `"b"`}},
 		{"undefined", wrap(`<aux name="a"><eqn>ghost*2</eqn></aux>`), []string{`"a"`, `"ghost"`}},
 		{"syntax", wrap(`<aux name="broken"><eqn>1 + * 2</eqn></aux>`), []string{`"broken"`, "parse error"}},
-		{"arrays", wrap(`<aux name="arr"><dimensions><dim name="D"/></dimensions><eqn>1</eqn></aux>`), []string{"unsupported: arrays", `"arr"`}},
+		{"undefined dimension", wrap(`<aux name="arr"><dimensions><dim name="D"/></dimensions><eqn>1</eqn></aux>`), []string{"bad.xmile", `"arr"`, "undefined dimension", `"D"`}},
+		{"element without dimensions", wrap(`<aux name="s"><eqn>arr * 2</eqn></aux><aux name="arr"><element subscript="1"><eqn>1</eqn></element></aux>`), []string{"unsupported: arrays", `"arr"`}},
 	}
 	for _, c := range cases {
 		_, err := Parse(c.data, "bad.xmile")
@@ -210,7 +211,94 @@ func TestConformance(t *testing.T) {
 	for _, f := range c.Failed {
 		t.Logf("FAIL %s: %s", f.Model, f.Reason)
 	}
-	if c.Passed < 50 {
-		t.Errorf("passed %d/%d, want >= 50", c.Passed, c.Total)
+	if c.Passed < 74 {
+		t.Errorf("passed %d/%d, want >= 74", c.Passed, c.Total)
+	}
+}
+
+func TestArrays(t *testing.T) {
+	src := `<xmile version="1.0">
+<sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+<dimensions>
+  <dim name="Region"><elem name="North"/><elem name="South Side"/></dim>
+  <dim name="N" size="3"/>
+</dimensions>
+<model><variables>
+  <stock name="Pop"><dimensions><dim name="Region"/></dimensions>
+    <element subscript="North"><eqn>100</eqn></element>
+    <element subscript="South Side"><eqn>50</eqn></element>
+    <inflow>births</inflow></stock>
+  <flow name="births"><dimensions><dim name="Region"/></dimensions><eqn>rate[Region] * Pop</eqn></flow>
+  <aux name="rate"><dimensions><dim name="Region"/></dimensions>
+    <element subscript="North"><eqn>0.1</eqn></element>
+    <element subscript="South_Side"><eqn>0.2</eqn></element></aux>
+  <aux name="total"><eqn>SUM(Pop[*])</eqn></aux>
+  <aux name="south share"><eqn>Pop[Region.South_Side] / total</eqn></aux>
+  <aux name="w"><dimensions><dim name="N"/></dimensions><eqn>N * 10</eqn></aux>
+  <aux name="w stats"><eqn>MEAN(w[*]) + MAX(w[*]) + SIZE(w[*]) + w[2]</eqn></aux>
+</variables></model></xmile>`
+	m, err := Parse([]byte(src), "arr.xmile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Run(Euler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string][]float64{}
+	for i, n := range r.Names {
+		col[n] = r.Values[i]
+	}
+	// North: 100 -> 110 -> 121; South Side: 50 -> 60 -> 72.
+	want := map[string][]float64{
+		"Pop[North]":         {100, 110, 121},
+		"Pop[South Side]":    {50, 60, 72},
+		"births[North]":      {10, 11, 12.1},
+		"births[South Side]": {10, 12, 14.4},
+		"total":              {150, 170, 193},
+		"south share":        {50.0 / 150, 60.0 / 170, 72.0 / 193},
+		"w[1]":               {10, 10, 10},
+		"w[3]":               {30, 30, 30},
+		"w stats":            {20 + 30 + 3 + 20, 73, 73},
+	}
+	for n, w := range want {
+		g, ok := col[n]
+		if !ok {
+			t.Errorf("missing column %q (have %v)", n, r.Names)
+			continue
+		}
+		for i := range w {
+			if math.Abs(g[i]-w[i]) > 1e-9 {
+				t.Errorf("%s at row %d = %g, want %g", n, i, g[i], w[i])
+			}
+		}
+	}
+}
+
+func TestMacro(t *testing.T) {
+	src := `<xmile version="1.0">
+<sim_specs><start>0</start><stop>3</stop><dt>1</dt></sim_specs>
+<model><variables>
+  <aux name="a"><eqn>ACC(2, 10) + ACC(1, 0)</eqn></aux>
+</variables></model>
+<macro name="ACC"><eqn>ACC</eqn><parm>rate</parm><parm>start</parm>
+  <variables>
+    <flow name="rate"/>
+    <stock name="ACC"><eqn>start</eqn><inflow>rate</inflow></stock>
+  </variables>
+</macro></xmile>`
+	m, err := Parse([]byte(src), "macro.xmile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Run(Euler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// each call has its own stock: (10+2t) + (0+t)
+	for i, want := range []float64{10, 13, 16, 19} {
+		if got := r.Values[0][i]; got != want {
+			t.Errorf("a(%d) = %g, want %g", i, got, want)
+		}
 	}
 }

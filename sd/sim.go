@@ -26,7 +26,7 @@ var fnArity = map[string][2]int{
 	"arccos": {1, 1}, "pulse": {1, 3}, "step": {2, 2}, "ramp": {2, 3}, "safediv": {2, 3}, "modulo": {2, 2},
 	"pi": {0, 0}, "time": {0, 0}, "if_then_else": {3, 3}, "lookup": {2, 2}, "round": {1, 1},
 	"smth1": {2, 3}, "smth3": {2, 3}, "smthn": {3, 4}, "delay1": {2, 3}, "delay3": {2, 3}, "delayn": {3, 4},
-	"delay": {2, 3}, "init": {1, 1}, "sign": {1, 1},
+	"delay": {2, 3}, "init": {1, 1}, "sign": {1, 1}, "stddev": {1, 999}, "sinh": {1, 1}, "cosh": {1, 1}, "tanh": {1, 1},
 }
 
 var statefulFns = map[string]bool{"smth1": true, "smth3": true, "smthn": true, "delay1": true, "delay3": true,
@@ -44,26 +44,7 @@ func initArgIndex(n *node) int {
 }
 
 func (m *Model) compile() error {
-	for _, v := range m.vars {
-		if v.kind == kStock {
-			m.stocks = append(m.stocks, v)
-			for _, f := range v.inflows {
-				fv, ok := m.byKey[f]
-				if !ok {
-					return fmt.Errorf("stock %q: undefined inflow %q", v.name, f)
-				}
-				v.in = append(v.in, fv)
-			}
-			for _, f := range v.outflows {
-				fv, ok := m.byKey[f]
-				if !ok {
-					return fmt.Errorf("stock %q: undefined outflow %q", v.name, f)
-				}
-				v.out = append(v.out, fv)
-			}
-		}
-	}
-	nState := len(m.stocks)
+	nState := 0 // offsets from the first non-stock state slot
 	type job struct {
 		v   *variable
 		src string
@@ -78,14 +59,42 @@ func (m *Model) compile() error {
 			jobs = append(jobs, job{v, v.initSrc, &v.initEqn})
 		}
 	}
-	for _, jb := range jobs {
+	m.addJob = func(v *variable) {
+		if v.preEqn != nil {
+			v.eqn = v.preEqn
+			jobs = append(jobs, job{v, "", &v.eqn})
+			return
+		}
+		if v.eqnSrc != "" {
+			jobs = append(jobs, job{v, v.eqnSrc, &v.eqn})
+		}
+		if v.initSrc != "" {
+			jobs = append(jobs, job{v, v.initSrc, &v.initEqn})
+		}
+	}
+	for ji := 0; ji < len(jobs); ji++ {
+		jb := jobs[ji]
 		v := jb.v
-		e, err := parseExpr(jb.src)
-		if err != nil {
-			if strings.Contains(err.Error(), "unsupported") {
-				return fmt.Errorf("%v (variable %q)", err, v.name)
+		var e *node
+		if jb.src == "" {
+			e = *jb.dst
+		} else {
+			var err error
+			e, err = parseExpr(jb.src)
+			if err != nil {
+				if strings.Contains(err.Error(), "unsupported") {
+					return fmt.Errorf("%v (variable %q)", err, v.name)
+				}
+				return fmt.Errorf("variable %q: parse error in %q: %v", v.name, jb.src, err)
 			}
-			return fmt.Errorf("variable %q: parse error in %q: %v", v.name, jb.src, err)
+			ex, err := m.expand(e, v)
+			if err != nil {
+				return err
+			}
+			if len(ex) != 1 {
+				return fmt.Errorf("unsupported: arrays (variable %q: array-valued equation for a scalar)", v.name)
+			}
+			e = ex[0]
 		}
 		*jb.dst = e
 		var rerr error
@@ -148,6 +157,28 @@ func (m *Model) compile() error {
 		if rerr != nil {
 			return rerr
 		}
+	}
+	for _, v := range m.vars {
+		if v.kind == kStock {
+			m.stocks = append(m.stocks, v)
+			for _, f := range v.inflows {
+				fv, ok := m.byKey[m.flowKey(f, v.ctxDims, v.ctxIdx)]
+				if !ok {
+					return fmt.Errorf("stock %q: undefined inflow %q", v.name, f)
+				}
+				v.in = append(v.in, fv)
+			}
+			for _, f := range v.outflows {
+				fv, ok := m.byKey[m.flowKey(f, v.ctxDims, v.ctxIdx)]
+				if !ok {
+					return fmt.Errorf("stock %q: undefined outflow %q", v.name, f)
+				}
+				v.out = append(v.out, fv)
+			}
+		}
+	}
+	for _, st := range m.states {
+		st.base += len(m.stocks)
 	}
 	// dependency orders
 	var err error
@@ -337,6 +368,12 @@ func (s *sim) eval(n *node) float64 {
 		return s.eval(n.args[2])
 	case "call":
 		return s.call(n)
+	case "pick":
+		i := int(math.Round(s.eval(n.args[0])))
+		if i < 1 || i >= len(n.args) {
+			return math.NaN()
+		}
+		return s.eval(n.args[i])
 	}
 	return math.NaN()
 }
@@ -357,6 +394,24 @@ func (s *sim) call(n *node) float64 {
 			}
 		}
 		return r
+	case "stddev":
+		mean := 0.0
+		for i := range n.args {
+			mean += a(i)
+		}
+		mean /= float64(len(n.args))
+		ss := 0.0
+		for i := range n.args {
+			d := a(i) - mean
+			ss += d * d
+		}
+		return math.Sqrt(ss / float64(len(n.args)))
+	case "sinh":
+		return math.Sinh(a(0))
+	case "cosh":
+		return math.Cosh(a(0))
+	case "tanh":
+		return math.Tanh(a(0))
 	case "abs":
 		return math.Abs(a(0))
 	case "sqrt":
