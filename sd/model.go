@@ -186,6 +186,9 @@ type Model struct {
 	macros                map[string]*macroDef
 	nMacro                int
 	addJob                func(*variable)
+	// truncInt makes INT truncate toward zero, as Vensim's does; XMILE (and Stella)
+	// round down. Chosen from the file's header (vendor or product Vensim/Ventana).
+	truncInt bool
 }
 
 // ParseFile reads and parses an XMILE file.
@@ -275,6 +278,16 @@ func Parse(data []byte, name string) (*Model, error) {
 		return nil, fmt.Errorf("%s: malformed XML: %v", name, err)
 	}
 	m := &Model{name: name, byKey: map[string]*variable{}, start: 0, stop: 10, dt: 1}
+	if h := x.child("header"); h != nil {
+		for _, tag := range []string{"vendor", "product"} {
+			if c := h.child(tag); c != nil {
+				v := strings.ToLower(c.text)
+				if strings.Contains(v, "ventana") || strings.Contains(v, "vensim") {
+					m.truncInt = true
+				}
+			}
+		}
+	}
 	if ss := x.child("sim_specs"); ss != nil {
 		get := func(tag string, dst *float64) error {
 			c := ss.child(tag)
@@ -326,7 +339,13 @@ func Parse(data []byte, name string) (*Model, error) {
 		return nil, fmt.Errorf("%s: no <model>", name)
 	}
 	if len(models) > 1 {
-		return nil, fmt.Errorf("%s: unsupported: modules (multiple models)", name)
+		// the main model is the one without a name
+		for i, mo := range models {
+			if mo.attr["name"] == "" {
+				models[0], models[i] = models[i], models[0]
+				break
+			}
+		}
 	}
 	m.dims = map[string]*dimension{}
 	m.arrays = map[string]*arrInfo{}
@@ -364,7 +383,10 @@ func Parse(data []byte, name string) (*Model, error) {
 		case "gf":
 			kind = kGF
 		case "module":
-			return nil, fmt.Errorf("%s: unsupported: modules (%q)", name, v.attr["name"])
+			if len(models) < 2 {
+				return nil, fmt.Errorf("%s: unsupported: modules (%q)", name, v.attr["name"])
+			}
+			continue
 		case "group":
 			continue
 		default:
@@ -382,10 +404,99 @@ func Parse(data []byte, name string) (*Model, error) {
 			return nil, fmt.Errorf("%s: %v", name, err)
 		}
 	}
+	if err := m.inlineModules(vs, models[1:], nnFlags{defNonNeg, flowNonNeg, stockNonNeg}); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
 	if err := m.compile(); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	return m, nil
+}
+
+// inlineModules adds the variables of every <module> instance of the main
+// model as "instance.var"; inputs connected with <connect> become aliases
+// of their source.
+func (m *Model) inlineModules(main *xnode, subs []*xnode, nn nnFlags) error {
+	byName := map[string]*xnode{}
+	for _, s := range subs {
+		byName[canon(s.attr["name"])] = s
+	}
+	var mods []*xnode
+	for _, v := range main.kids {
+		if v.name == "module" {
+			mods = append(mods, v)
+		}
+	}
+	// connections, keyed by canonical target
+	conn := map[string]string{}
+	for _, mo := range mods {
+		for _, c := range mo.all("connect") {
+			from := strings.TrimPrefix(strings.TrimSpace(c.attr["from"]), ".")
+			conn[canon(c.attr["to"])] = canon(from)
+		}
+	}
+	for _, mo := range mods {
+		inst := mo.attr["name"]
+		mk := mo.attr["model"]
+		if mk == "" {
+			mk = inst
+		}
+		sub := byName[canon(mk)]
+		if sub == nil {
+			return fmt.Errorf("module %q: no model named %q", inst, mk)
+		}
+		vs := sub.child("variables")
+		if vs == nil {
+			continue
+		}
+		prefix := inst + "."
+		scope := map[string]string{}
+		for _, x := range vs.kids {
+			if _, ok := xmlKinds[x.name]; ok {
+				scope[canon(x.attr["name"])] = canon(prefix + x.attr["name"])
+			}
+		}
+		for _, x := range vs.kids {
+			kind, ok := xmlKinds[x.name]
+			if !ok {
+				if x.name == "module" {
+					return fmt.Errorf("unsupported: nested modules (%q)", x.attr["name"])
+				}
+				continue
+			}
+			if x.child("dimensions") != nil || x.child("element") != nil {
+				return fmt.Errorf("unsupported: arrays inside module %q", inst)
+			}
+			key := canon(prefix + x.attr["name"])
+			if src, ok := conn[key]; ok {
+				av := &variable{name: strings.ReplaceAll(prefix+x.attr["name"], "\\n", " "), key: key, kind: kAux,
+					preEqn: &node{op: "var", name: src}}
+				if _, dup := m.byKey[key]; dup {
+					return fmt.Errorf("variable %q defined twice", av.name)
+				}
+				av.idx = len(m.vars)
+				m.vars = append(m.vars, av)
+				m.byKey[key] = av
+				continue
+			}
+			if err := m.addVar(x, kind, prefix+x.attr["name"], nil, nil, x, nn); err != nil {
+				return fmt.Errorf("module %q: %v", inst, err)
+			}
+			nv := m.vars[len(m.vars)-1]
+			nv.scope = scope
+			for i, f := range nv.inflows {
+				if k, ok := scope[f]; ok {
+					nv.inflows[i] = k
+				}
+			}
+			for i, f := range nv.outflows {
+				if k, ok := scope[f]; ok {
+					nv.outflows[i] = k
+				}
+			}
+		}
+	}
+	return nil
 }
 
 type nnFlags struct{ def, flow, stock bool }

@@ -12,6 +12,7 @@ type stateful struct {
 	base   int // index into state vector of first internal stock
 	n      int // number of internal stocks
 	inited bool
+	nmax   int // slots reserved for the internal stocks
 	cached float64
 	histT  []float64
 	histV  []float64
@@ -52,6 +53,11 @@ func (m *Model) compile() error {
 	}
 	var jobs []job
 	for _, v := range m.vars {
+		if v.preEqn != nil {
+			v.eqn = v.preEqn
+			jobs = append(jobs, job{v, "", &v.eqn})
+			continue
+		}
 		if v.eqnSrc != "" {
 			jobs = append(jobs, job{v, v.eqnSrc, &v.eqn})
 		}
@@ -148,6 +154,7 @@ func (m *Model) compile() error {
 							s.n = 1
 						}
 					}
+					s.nmax = s.n
 					nState += s.n
 					n.state = len(m.states)
 					m.states = append(m.states, s)
@@ -428,6 +435,9 @@ func (s *sim) call(n *node) float64 {
 		}
 		return math.Log10(a(0))
 	case "int":
+		if s.m.truncInt {
+			return math.Trunc(a(0))
+		}
 		return math.Floor(a(0))
 	case "round":
 		return math.Round(a(0))
@@ -548,6 +558,19 @@ func (s *sim) stateful(n *node) float64 {
 				st.n = int(math.Round(s.eval(n.args[2])))
 				if st.n < 1 {
 					st.n = 1
+				}
+			}
+			if strings.HasPrefix(st.fn, "delay") {
+				// like Stella, lower the order when a stage's delay would be
+				// shorter than DT
+				if d := s.eval(n.args[1]); d/float64(st.n) < s.m.dt {
+					k := int(math.Floor(d/s.m.dt + 1e-9))
+					if k < 1 {
+						k = 1
+					}
+					if k < st.n {
+						st.n = k
+					}
 				}
 			}
 			for k := 0; k < st.n; k++ {
@@ -674,11 +697,7 @@ func (m *Model) Run(method Method) (*Result, error) {
 	for _, st := range m.states {
 		st.inited = false
 		st.histT, st.histV = nil, nil
-		if st.fn == "smthn" || st.fn == "delayn" {
-			if st.call.args[2].op != "num" {
-				st.n = 32
-			}
-		}
+		st.n = st.nmax
 	}
 	s := &sim{m: m, vals: make([]float64, len(m.vars)), y: make([]float64, m.stateSize()), t: m.start, init: true}
 	stockIdx := map[*variable]int{}
