@@ -3,6 +3,7 @@ module github.com/lifang-community/lifang
 go 1.26.8
 
 require (
+	github.com/bartolsthoorn/gohighs v1.0.1
 	github.com/eclipse/paho.golang v0.23.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lorenzodonini/ocpp-go v0.19.0
@@ -11,11 +12,11 @@ require (
 	github.com/simonvetter/modbus v1.6.4
 	github.com/transparency-dev/formats v0.1.1
 	golang.org/x/mod v0.43.0
+	gonum.org/v1/gonum v0.17.0
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
-	github.com/bartolsthoorn/gohighs v1.0.1 // indirect
 	github.com/go-playground/locales v0.12.1 // indirect
 	github.com/go-playground/universal-translator v0.16.0 // indirect
 	github.com/goburrow/serial v0.1.0 // indirect
@@ -27,5 +28,6 @@ require (
 	github.com/relvacode/iso8601 v1.6.0 // indirect
 	github.com/rs/xid v1.4.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	gopkg.in/go-playground/validator.v9 v9.30.0 // indirect
 )

@@ -293,3 +293,30 @@ func TestSDConformanceCLI(t *testing.T) {
 		}
 	}
 }
+
+func TestSDScenarios(t *testing.T) {
+	dir := t.TempDir()
+	levers := filepath.Join(dir, "levers.yaml")
+	os.WriteFile(levers, []byte("output: NOI\nat: 2045\nlevers:\n  - {name: Tariff Growth, base: 0.02, low: 0.0, high: 0.04}\nscenarios:\n  - {name: flat, set: {Tariff Growth: 0.0}}\n"), 0o644)
+	code, out, stderr := runCLI(t, "sd", "scenarios", "--model", "../../sd/models/operating_unit.xmile", "--levers", levers, "--out", dir)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var r struct {
+		Scenarios map[string]float64
+		Tornado   []struct {
+			Lever     string
+			Low, High float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Tornado) != 1 || r.Tornado[0].High <= r.Tornado[0].Low || r.Scenarios["flat"] != r.Tornado[0].Low {
+		t.Fatalf("%+v", r)
+	}
+	os.WriteFile(levers, []byte("output: NOI\nbogus: 1\n"), 0o644)
+	if code, _, stderr := runCLI(t, "sd", "scenarios", "--model", "../../sd/models/operating_unit.xmile", "--levers", levers, "--out", dir); code == 0 || !strings.Contains(stderr, "levers.yaml") {
+		t.Fatalf("unknown key accepted: %d %s", code, stderr)
+	}
+}
