@@ -243,3 +243,28 @@ func FuzzParseExpr(f *testing.F) {
 		}
 	})
 }
+
+func TestCoupling(t *testing.T) {
+	m, err := ParseFile("models/operating_unit.xmile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Run(Euler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := AnnualDrivers(r, []string{"Occupancy", "Tariff Index", "Effective Battery Capacity", "Replacement Capex", "NOI"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Years) != 31 || len(d.Paths["Tariff Index"]) != 31 || d.Paths["Tariff Index"][30] <= d.Paths["Tariff Index"][0] {
+		t.Fatalf("drivers: %d years, tariff %v", len(d.Years), d.Paths["Tariff Index"])
+	}
+	// By hand: (1 − 0.8 − 0.012·10) / (2.46e-5·10) = 0.08 / 2.46e-4 ≈ 325.2 cycles a year.
+	if b := BatteryCycleBound(0.8, 0.012, 2.46e-5, 10); math.Abs(b-0.08/2.46e-4) > 1e-9 {
+		t.Fatalf("cycle bound %g", b)
+	}
+	if v, err := m.Constant("Cycle Fade"); err != nil || v != 2.46e-5 {
+		t.Fatalf("Constant: %g, %v", v, err)
+	}
+}

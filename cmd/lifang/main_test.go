@@ -320,3 +320,23 @@ func TestSDScenarios(t *testing.T) {
 		t.Fatalf("unknown key accepted: %d %s", code, stderr)
 	}
 }
+
+func TestSDDrivers(t *testing.T) {
+	code, out, stderr := runCLI(t, "sd", "drivers", "--model", "../../sd/models/operating_unit.xmile")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var d struct {
+		Drivers struct {
+			Years []float64
+			Paths map[string][]float64
+		}
+		Bounds map[string]float64 `json:"strategic_bounds"`
+	}
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Drivers.Years) != 31 || len(d.Drivers.Paths["NOI"]) != 31 || d.Bounds["battery_max_cycles_per_year"] <= 0 {
+		t.Fatalf("%d years, bounds %v", len(d.Drivers.Years), d.Bounds)
+	}
+}

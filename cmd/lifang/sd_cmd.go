@@ -19,8 +19,11 @@ func runSD(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "scenarios" {
 		return sdScenarios(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "drivers" {
+		return sdDrivers(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "run" && args[0] != "conformance") {
-		return usageError{"usage: lifang sd (run MODEL.xmile [--method euler|rk2|rk4] [--out FILE.csv] | conformance --dir DIR [--json] | scenarios --model FILE --levers FILE.yaml --out DIR)"}
+		return usageError{"usage: lifang sd (run MODEL.xmile [--method euler|rk2|rk4] [--out FILE.csv] | conformance --dir DIR [--json] | scenarios --model FILE --levers FILE.yaml --out DIR | drivers [--model FILE])"}
 	}
 	if args[0] == "conformance" {
 		fs := newFlags("sd conformance", "--dir DIR [--json]", stderr)
@@ -212,4 +215,66 @@ func benchSD(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return printJSON(stdout, map[string]any{"benchmark": "sd", "model": *model, "one_run_seconds": one, "runs": *runs, "sensitivity_seconds": sens})
+}
+
+// sdDrivers exports the long-term model's annual driver paths for the finance engine and
+// its strategic bounds for the optimiser.
+func sdDrivers(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sd drivers", "[--model FILE.xmile] [--life YEARS] [--out FILE.json]", stderr)
+	model := fs.String("model", "sd/models/operating_unit.xmile", "XMILE model (the operating-unit model by default)")
+	life := fs.Float64("life", 10, "battery life (years) the cycle bound must preserve")
+	out := fs.String("out", "", "JSON file (default: standard output)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := sd.ParseFile(*model)
+	if err != nil {
+		return err
+	}
+	res, err := m.Run(sd.Euler)
+	if err != nil {
+		return err
+	}
+	d, err := sd.AnnualDrivers(res, []string{"Occupancy", "Tariff Index", "Rent Index", "Parking Price Index", "Cost Index",
+		"PV Capacity", "Effective Battery Capacity", "Replacement Capex", "NOI", "Debt Service", "Reserve Fund"})
+	if err != nil {
+		return err
+	}
+	constant := func(name string) (float64, error) {
+		v, err := m.Constant(name)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", *model, err)
+		}
+		return v, nil
+	}
+	thr, err := constant("Replacement Threshold")
+	if err != nil {
+		return err
+	}
+	cal, err := constant("Calendar Fade Rate")
+	if err != nil {
+		return err
+	}
+	cyc, err := constant("Cycle Fade")
+	if err != nil {
+		return err
+	}
+	doc := map[string]any{
+		"model":   *model,
+		"drivers": d,
+		"strategic_bounds": map[string]any{
+			"battery_max_cycles_per_year": sd.BatteryCycleBound(thr, cal, cyc, *life),
+			"battery_life_years":          *life,
+		},
+	}
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	return printJSON(w, doc)
 }
