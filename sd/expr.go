@@ -128,13 +128,46 @@ func parseExpr(src string) (*node, error) {
 	}
 	p := &parser{toks: toks}
 	n, err := p.expr()
-	if err != nil {
-		return nil, err
+	if err == nil && p.peek().kind != tEOF {
+		err = fmt.Errorf("unexpected %q", p.peek().s)
 	}
-	if p.peek().kind != tEOF {
-		return nil, fmt.Errorf("unexpected %q", p.peek().s)
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, column(src, toks, p.pos, err.Error()))
 	}
 	return n, nil
+}
+
+// column locates the token a parse error names, for messages: " at column N" (1-based,
+// in runes). Token offsets are found by searching the source for the tokens in order;
+// the named token is the last one at or before where the parser stopped.
+func column(src string, toks []token, pos int, msg string) string {
+	r := []rune(src)
+	offs := make([]int, 0, len(toks))
+	at := 0
+	for _, t := range toks {
+		if t.kind == tEOF || t.s == "" {
+			break
+		}
+		k := strings.Index(string(r[at:]), t.s)
+		if k < 0 {
+			break
+		}
+		start := at + len([]rune(string(r[at:])[:k]))
+		offs = append(offs, start)
+		at = start + len([]rune(t.s))
+	}
+	named := ""
+	if i := strings.Index(msg, "\""); i >= 0 {
+		if j := strings.Index(msg[i+1:], "\""); j >= 0 {
+			named = msg[i+1 : i+1+j]
+		}
+	}
+	for j := min(pos, len(offs)-1); j >= 0; j-- {
+		if named == "" || toks[j].s == named {
+			return fmt.Sprintf(" at column %d", offs[j]+1)
+		}
+	}
+	return fmt.Sprintf(" at column %d", len(r)+1)
 }
 
 func (p *parser) expr() (*node, error) {

@@ -327,3 +327,10 @@ func TestIntByVendor(t *testing.T) {
 		}
 	}
 }
+
+func TestParseErrorPosition(t *testing.T) {
+	_, err := parseExpr("x + * 3")
+	if err == nil || !strings.Contains(err.Error(), `unexpected "*" at column 5`) {
+		t.Fatalf("error %v, want the column of the stray operator", err)
+	}
+}
