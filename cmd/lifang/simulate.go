@@ -155,7 +155,11 @@ func printHeadline(w io.Writer, s *scenario.Summary, out string) {
 		fmt.Fprintf(w, "  %-18s NOI %14s  revenue %14s  import %12.0f kWh  peak %8.1f kW\n", name,
 			report.FormatCNY(p.NOICNY), report.FormatCNY(p.RevenueCNY["total"]), p.Energy.ImportKWh, p.Energy.PeakImportKW)
 	}
-	for name, c := range s.Comparison {
+	for _, name := range scenario.Policies {
+		c, ok := s.Comparison[name]
+		if !ok {
+			continue
+		}
 		fmt.Fprintf(w, "  %s vs baseline: NOI %+.0f CNY, grid bill %+.0f CNY, peak %+.1f %%\n", name, c.NOIGainCNY, -c.GridSavingsCNY, -100*c.PeakReduction)
 	}
 	fmt.Fprintf(w, "wrote %s/{summary.json,timeseries.csv,statement.csv,report.html}\n", out)
