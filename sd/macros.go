@@ -111,17 +111,7 @@ func (m *Model) instantiate(md *macroDef, n *node, v *variable) ([]*node, error)
 			return nil, fmt.Errorf("macro %s: %v", md.name, err)
 		}
 		nv := m.vars[len(m.vars)-1]
-		nv.scope = scope
-		for i, f := range nv.inflows {
-			if k, ok := scope[f]; ok {
-				nv.inflows[i] = k
-			}
-		}
-		for i, f := range nv.outflows {
-			if k, ok := scope[f]; ok {
-				nv.outflows[i] = k
-			}
-		}
+		nv.bindScope(scope)
 		created = append(created, nv)
 	}
 	if k, ok := scope[canon(md.eqn)]; ok {
@@ -140,4 +130,20 @@ func (m *Model) instantiate(md *macroDef, n *node, v *variable) ([]*node, error)
 		m.addJob(c)
 	}
 	return []*node{{op: "var", name: res.key}}, nil
+}
+
+// bindScope makes a variable created inside a macro call or module instance resolve
+// its names, and its stock's flows, through that instance's scope.
+func (v *variable) bindScope(scope map[string]string) {
+	v.scope = scope
+	for i, f := range v.inflows {
+		if k, ok := scope[f]; ok {
+			v.inflows[i] = k
+		}
+	}
+	for i, f := range v.outflows {
+		if k, ok := scope[f]; ok {
+			v.outflows[i] = k
+		}
+	}
 }

@@ -482,18 +482,7 @@ func (m *Model) inlineModules(main *xnode, subs []*xnode, nn nnFlags) error {
 			if err := m.addVar(x, kind, prefix+x.attr["name"], nil, nil, x, nn); err != nil {
 				return fmt.Errorf("module %q: %v", inst, err)
 			}
-			nv := m.vars[len(m.vars)-1]
-			nv.scope = scope
-			for i, f := range nv.inflows {
-				if k, ok := scope[f]; ok {
-					nv.inflows[i] = k
-				}
-			}
-			for i, f := range nv.outflows {
-				if k, ok := scope[f]; ok {
-					nv.outflows[i] = k
-				}
-			}
+			m.vars[len(m.vars)-1].bindScope(scope)
 		}
 	}
 	return nil

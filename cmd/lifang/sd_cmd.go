@@ -88,17 +88,7 @@ func runSD(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		w = f
 	}
-	cw := csv.NewWriter(w)
-	cw.Write(append([]string{"Time"}, res.Names...))
-	for r, t := range res.Times {
-		row := []string{strconv.FormatFloat(t, 'g', -1, 64)}
-		for v := range res.Names {
-			row = append(row, strconv.FormatFloat(res.Values[v][r], 'g', -1, 64))
-		}
-		cw.Write(row)
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeResult(w, res)
 }
 
 // levers is the YAML a scenario run reads.
@@ -184,8 +174,16 @@ func writeResultCSV(path string, res *sd.Result) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	cw := csv.NewWriter(f)
+	if err := writeResult(f, res); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeResult writes a run as CSV: a Time column and one column per variable.
+func writeResult(w io.Writer, res *sd.Result) error {
+	cw := csv.NewWriter(w)
 	cw.Write(append([]string{"Time"}, res.Names...))
 	for r, t := range res.Times {
 		row := []string{strconv.FormatFloat(t, 'g', -1, 64)}
