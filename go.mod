@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/bartolsthoorn/gohighs v1.0.1
+	github.com/cockroachdb/apd/v3 v3.2.3
 	github.com/eclipse/paho.golang v0.23.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lorenzodonini/ocpp-go v0.19.0

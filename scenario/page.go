@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lifang-community/lifang/finance"
 	"github.com/lifang-community/lifang/report"
 	"github.com/lifang-community/lifang/settle"
 )
@@ -189,7 +190,72 @@ func Page(c *Case, runs []*PolicyRun, s *Summary) report.Page {
 	ft.NumericCols = numericCols(len(runs))
 	fi.Tables = append(fi.Tables, ft)
 	p.Sections = append(p.Sections, fi)
+	if s.Finance != nil {
+		p.Sections = append(p.Sections, financePage(s.Finance))
+	} else if s.FinanceError != "" {
+		p.Sections = append(p.Sections, report.Section{Heading: "Securitisation", Text: []string{"No finance block: " + s.FinanceError}})
+	}
 	return p
+}
+
+// financePage shows the optimised operation as a C-REIT: value, distributions, risk and
+// the capital structure.
+func financePage(f *finance.Result) report.Section {
+	cny, num := report.FormatCNY, report.FormatNumber
+	pct := func(v float64) string { return num(100*v, 2) + " %" }
+	sec := report.Section{Heading: "Securitisation (C-REIT)"}
+	c := f.CREIT
+	sec.Cards = []report.Card{
+		{Label: "Asset value (DCF)", Value: cny(f.Valuation.Value.Yuan()), Note: fmt.Sprintf("at %s, %d months", pct(f.Valuation.DiscountRate), f.Months)},
+		{Label: "Distribution rate, year 1", Value: pct(c.DistributionRate), Note: fmt.Sprintf("%s on %s raised", cny(c.Distribution.Yuan()), cny(c.IssueAmount.Yuan()))},
+		{Label: "NAV per unit", Value: num(c.NAVPerUnit, 4), Note: fmt.Sprintf("issue price %s; assets/net assets %s", num(c.IssuePrice, 3), pct(c.AssetsToNetAssets))},
+	}
+	if r := f.Risk; r != nil {
+		sec.Cards = append(sec.Cards, report.Card{Label: "CFaR 95", Value: cny(r.CFaR95.Yuan()),
+			Note: fmt.Sprintf("%d paths; distribution rate p5–p95 %s–%s", r.Paths, pct(r.DistributionRateP5), pct(r.DistributionRateP95))})
+	}
+	pt := report.Table{Caption: "Projection, base case (CNY)", Header: []string{"year", "revenue", "EBITDA", "capex", "debt service", "distributable", "distribution", "DSCR"}}
+	for i, y := range f.Projection {
+		if i >= 10 && i != len(f.Projection)-1 {
+			continue
+		}
+		d := "—"
+		if y.DSCR != nil {
+			d = num(*y.DSCR, 2)
+		}
+		pt.Rows = append(pt.Rows, []string{y.Period, cny(y.Revenue.Yuan()), cny(y.EBITDA.Yuan()), cny(y.Capex.Yuan()), cny(y.DebtService.Yuan()),
+			cny(y.Distributable.Yuan()), cny(y.Distribution.Yuan()), d})
+	}
+	pt.NumericCols = []int{1, 2, 3, 4, 5, 6, 7}
+	tt := report.Table{Caption: "Tranches", Header: []string{"tranche", "kind", "balance", "WAL (y)", "IRR", "PD", "EL"}}
+	for _, t := range f.Tranches {
+		irr := "—"
+		if t.IRR != nil {
+			irr = pct(*t.IRR)
+		}
+		tt.Rows = append(tt.Rows, []string{t.Name, t.Kind, cny(t.Balance.Yuan()), num(t.WALYears, 2), irr, pct(t.PD), pct(t.EL)})
+	}
+	tt.NumericCols = []int{2, 3, 4, 5, 6}
+	ct := report.Table{Caption: "C-REIT compliance checks", Header: []string{"rule", "source", "value", "result"}}
+	for _, ch := range c.Checks {
+		res := "not applied: " + ch.Note
+		if ch.Applicable {
+			res = map[bool]string{true: "pass", false: "FAIL"}[ch.Pass]
+		}
+		ct.Rows = append(ct.Rows, []string{ch.Rule.Description, ch.Rule.Source, num(ch.Value, 4), res})
+	}
+	sec.Tables = []report.Table{pt, tt, ct}
+	if r := f.Risk; r != nil {
+		ch := report.Chart{Title: "Distributable amount by year: Monte Carlo fan (p5, p50, p95)", XLabel: "year", YLabel: "CNY"}
+		var p5, p50, p95 []float64
+		for _, y := range r.Fan {
+			ch.X = append(ch.X, strconv.Itoa(y.Year))
+			p5, p50, p95 = append(p5, y.P5), append(p50, y.P50), append(p95, y.P95)
+		}
+		ch.Series = []report.ChartSeries{{Name: "p5", Values: p5}, {Name: "p50", Values: p50}, {Name: "p95", Values: p95}}
+		sec.Charts = append(sec.Charts, ch)
+	}
+	return sec
 }
 
 func numericCols(n int) []int {

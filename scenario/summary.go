@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lifang-community/lifang/finance"
 	"github.com/lifang-community/lifang/kpi"
 	"github.com/lifang-community/lifang/settle"
 	"github.com/lifang-community/lifang/twin"
@@ -23,6 +24,11 @@ type Summary struct {
 	Inputs      InputTotals              `json:"inputs"`
 	Policies    map[string]PolicySummary `json:"policies"`
 	Comparison  map[string]Comparison    `json:"comparison_vs_baseline"`
+	// Finance values and structures the optimised operation (see Finance).
+	Finance *finance.Result `json:"finance,omitempty"`
+	// FinanceError says why there is no finance block (e.g. an operation that loses
+	// money has no positive value to structure).
+	FinanceError string `json:"finance_error,omitempty"`
 }
 
 // UnitInfo names the unit and its data.

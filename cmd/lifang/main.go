@@ -36,8 +36,10 @@ func init() {
 		{"ledger", "the tamper-evident log: checkpoint, prove, consistency, leaf, rotate-key", runLedger},
 		{"verify", "the auditor's offline check of a database or an export", runVerify},
 		{"export", "write a database's signed data for offline verification", runExport},
+		{"token", "issue, list and revoke API tokens for lifang serve (token create|list|revoke)", runToken},
 		{"forecast", "backtest forecasting models on a CSV of series; score anomaly detectors on NAB", runForecast},
 		{"sd", "system dynamics: run an XMILE model, or the conformance suite", runSD},
+		{"finance", "the finance engine: run a deal, the C-REIT bridge, XIRR", runFinance},
 		{"bench", "time whole runs and print JSON (bench demo | bench ingest)", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println(version); return nil }},
 	}

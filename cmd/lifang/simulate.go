@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -115,6 +116,11 @@ func simulateAndWrite(c *scenario.Case, policies []string, out string, stdout io
 		return err
 	}
 	sum := scenario.Summarise(c, runs)
+	if sum.Finance, err = scenario.Finance(context.Background(), c, runs, 2000, prog); err != nil {
+		// The operation is reported either way; the finance block says why it is absent.
+		sum.FinanceError = err.Error()
+		prog("finance skipped: "+err.Error(), 0, 1)
+	}
 	write := func(name string, f func(io.Writer) error) error {
 		path := filepath.Join(out, name)
 		fh, err := os.Create(path)
@@ -161,6 +167,14 @@ func printHeadline(w io.Writer, s *scenario.Summary, out string) {
 			continue
 		}
 		fmt.Fprintf(w, "  %s vs baseline: NOI %+.0f CNY, grid bill %+.0f CNY, peak %+.1f %%\n", name, c.NOIGainCNY, -c.GridSavingsCNY, -100*c.PeakReduction)
+	}
+	if f := s.Finance; f != nil {
+		fmt.Fprintf(w, "  as a C-REIT: asset value %s, distribution rate %.2f %%, NAV/unit %.4f", report.FormatCNY(f.Valuation.Value.Yuan()),
+			100*f.CREIT.DistributionRate, f.CREIT.NAVPerUnit)
+		if f.Risk != nil {
+			fmt.Fprintf(w, ", CFaR95 %s (%d paths)", report.FormatCNY(f.Risk.CFaR95.Yuan()), f.Risk.Paths)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "wrote %s/{summary.json,timeseries.csv,statement.csv,report.html}\n", out)
 }
