@@ -652,3 +652,46 @@ func BenchmarkMonteCarlo(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestDriverPaths: an SD occupancy path of the rentals' level moves rentals revenue by
+// its ratio to year 1; a short path is refused.
+func TestDriverPaths(t *testing.T) {
+	d, err := LoadDeal(filepath.Join("testdata", "deals", "community.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Reinvestment.Share = 0 // (a re-sized debt would otherwise move year 1's reinvestment)
+	occ := make([]float64, 31)
+	for i := range occ {
+		occ[i] = 0.9
+	}
+	occ[1] = 0.45 // year 2 at half the first year's occupancy
+	if _, err := d.ApplyDriverPaths(map[string][]float64{"Occupancy": occ[:10]}); err == nil || !strings.Contains(err.Error(), "10 years given, the projection needs 30") {
+		t.Fatalf("short path: %v", err)
+	}
+	base := runDeal(t, d, Options{})
+	set, err := d.ApplyDriverPaths(map[string][]float64{"Occupancy": occ, "Unrelated": {1}})
+	if err != nil || len(set) != 1 || set[0] != "occupancy" {
+		t.Fatalf("set %v, %v", set, err)
+	}
+	r := runDeal(t, d, Options{})
+	rent := d.Operating.RevenueCNY["rentals"] * (1 + d.Operating.Growth["rentals"]) // year 2
+	drop := base.Projection[1].Revenue.Yuan() - r.Projection[1].Revenue.Yuan()
+	if math.Abs(drop-rent/2) > 1 {
+		t.Fatalf("year-2 revenue fell by %.2f, want half the rentals %.2f", drop, rent/2)
+	}
+	if base.Projection[2].Revenue != r.Projection[2].Revenue {
+		t.Fatal("year 3 should be unchanged")
+	}
+}
+
+// TestIRRWithoutSignChange: a tranche that receives nothing has no IRR, and says why.
+func TestIRRWithoutSignChange(t *testing.T) {
+	d := loadDeal(t, "sequential")
+	d.CashFlows = make([]Fen, 12)
+	r := runDeal(t, d, Options{})
+	a := r.Tranches[0]
+	if a.IRR != nil || !strings.Contains(a.IRRNote, "no sign change") || a.EL != 1 || a.PD != 1 {
+		t.Fatalf("%+v", a)
+	}
+}

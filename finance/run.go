@@ -75,8 +75,10 @@ type Valuation struct {
 	NAVPerUnit      float64 `json:"nav_per_unit"`
 	// IRR is the unitholders' IRR on the issue amount; ProjectIRR the asset's unlevered
 	// IRR on the investment.
-	IRR         *float64     `json:"irr"`
-	ProjectIRR  *float64     `json:"project_irr"`
+	IRR        *float64 `json:"irr"`
+	ProjectIRR *float64 `json:"project_irr"`
+	// IRRNote says why an IRR is null (no sign change, no convergence).
+	IRRNote     string       `json:"irr_note,omitempty"`
 	Sensitivity *Sensitivity `json:"sensitivity,omitempty"`
 }
 
@@ -115,6 +117,7 @@ type TrancheView struct {
 	Received Fen      `json:"received"`
 	WALYears float64  `json:"wal_years"`
 	IRR      *float64 `json:"irr"`
+	IRRNote  string   `json:"irr_note,omitempty"`
 	PD       float64  `json:"pd"`
 	EL       float64  `json:"el"`
 	// BaseShortfall is true when the base case itself leaves the tranche short.
@@ -305,6 +308,8 @@ func (m *model) valuation(base *sim) Valuation {
 		cash[len(cash)-1] += m.terminalEquity(base)
 		if irr, err := IRRMonthly(cash); err == nil {
 			v.IRR = &irr
+		} else {
+			v.IRRNote = "unitholders' IRR: " + err.Error()
 		}
 	}
 	if inv := d.Capex.InvestmentCNY; inv > 0 {
@@ -315,6 +320,8 @@ func (m *model) valuation(base *sim) Valuation {
 		cash[len(cash)-1] += m.terminalValue(base)
 		if irr, err := IRRMonthly(cash); err == nil {
 			v.ProjectIRR = &irr
+		} else {
+			v.IRRNote += "; project IRR: " + err.Error()
 		}
 	}
 	return v
@@ -464,6 +471,8 @@ func (m *model) trancheViews(base *sim) []TrancheView {
 		if t.bal0 > 0 {
 			if irr, err := IRRMonthly(cash); err == nil {
 				tv.IRR = &irr
+			} else {
+				tv.IRRNote = err.Error()
 			}
 			if base.out.shortfall[i] {
 				tv.PD = 1

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,7 @@ func runFinanceRun(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", 0, "parallel workers (0: all cores)")
 	monthly := fs.Bool("monthly", false, "include every month of the base case in result.json")
 	out := fs.String("out", "", "output directory for result.json")
+	drivers := fs.String("drivers", "", "annual driver paths from `lifang sd drivers --out FILE.json` (Occupancy, Tariff Index, Parking Price Index)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -39,6 +41,29 @@ func runFinanceRun(args []string, stdout, stderr io.Writer) error {
 	d, err := finance.LoadDeal(*dealFile)
 	if err != nil {
 		return err
+	}
+	if *drivers != "" {
+		b, err := os.ReadFile(*drivers)
+		if err != nil {
+			return err
+		}
+		var dp struct { // sd.Drivers, alone or inside `lifang sd drivers` output
+			Paths   map[string][]float64 `json:"paths"`
+			Drivers struct {
+				Paths map[string][]float64 `json:"paths"`
+			} `json:"drivers"`
+		}
+		if err := json.Unmarshal(b, &dp); err != nil {
+			return fmt.Errorf("%s: %w", *drivers, err)
+		}
+		if dp.Paths == nil {
+			dp.Paths = dp.Drivers.Paths
+		}
+		set, err := d.ApplyDriverPaths(dp.Paths)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *drivers, err)
+		}
+		fmt.Fprintf(stderr, "lifang: driver paths from %s: %v\n", *drivers, set)
 	}
 	opt := finance.Options{Paths: *paths, Seed: *seed, Workers: *workers, Monthly: *monthly, Progress: progress(stderr, *quiet)}
 	if *paths == -1 {
