@@ -35,10 +35,19 @@ func (a *Authenticator) Middleware(p Permission) func(http.Handler) http.Handler
 
 // Require wraps h like Middleware(p)(h).
 func (a *Authenticator) Require(p Permission, h http.Handler) http.Handler {
+	return a.require(p, false, h)
+}
+
+// Authenticated lets through any valid token, whatever its role (for "who am I").
+func (a *Authenticator) Authenticated(h http.Handler) http.Handler {
+	return a.require("", true, h)
+}
+
+func (a *Authenticator) require(p Permission, anyRole bool, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t, status, reason := a.authenticate(ctx, r)
-		if status == http.StatusOK && !t.Role.Can(p) {
+		if status == http.StatusOK && !anyRole && !t.Role.Can(p) {
 			status, reason = http.StatusForbidden, "permission"
 		}
 		if status != http.StatusOK {

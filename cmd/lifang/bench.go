@@ -25,6 +25,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "sd" {
 		return benchSD(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "serve" {
+		return benchServe(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "finance" {
 		return benchFinance(args[1:], stdout, stderr)
 	}

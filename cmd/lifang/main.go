@@ -36,6 +36,8 @@ func init() {
 		{"ledger", "the tamper-evident log: checkpoint, prove, consistency, leaf, rotate-key", runLedger},
 		{"verify", "the auditor's offline check of a database or an export", runVerify},
 		{"export", "write a database's signed data for offline verification", runExport},
+		{"report", "write a verifiable disclosure pack: report.html/.pdf, pack.json and its signed data", runReport},
+		{"serve", "the API, the bilingual dashboard and jobs (auth by token; see lifang token)", runServe},
 		{"token", "issue, list and revoke API tokens for lifang serve (token create|list|revoke)", runToken},
 		{"forecast", "backtest forecasting models on a CSV of series; score anomaly detectors on NAB", runForecast},
 		{"sd", "system dynamics: run an XMILE model, or the conformance suite", runSD},

@@ -18,16 +18,23 @@ import (
 func sqliteOptions() sqlite.Options { return sqlite.Options{} }
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "(--db PATH | --export DIR) [--key VKEY|@FILE] [--json]", stderr)
+	fs := newFlags("verify", "(--db PATH | --export DIR | --pack DIR) [--key VKEY|@FILE] [--json]", stderr)
 	db := fs.String("db", "", "SQLite database to verify")
 	dir := fs.String("export", "", "export directory (from `lifang export`) to verify")
+	pack := fs.String("pack", "", "disclosure pack (from `lifang report`): re-derive and check every figure")
 	key := fs.String("key", "", "the log's public key (note verifier key, or @FILE); default: the key the data carries")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *pack != "" {
+		if *db != "" || *dir != "" {
+			return usageError{"give exactly one of --db PATH, --export DIR or --pack DIR"}
+		}
+		return runVerifyPack(*pack, *key, *asJSON, stdout)
+	}
 	if (*db == "") == (*dir == "") {
-		return usageError{"give exactly one of --db PATH or --export DIR"}
+		return usageError{"give exactly one of --db PATH, --export DIR or --pack DIR"}
 	}
 	ctx := context.Background()
 	var src audit.Source

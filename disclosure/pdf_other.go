@@ -1,0 +1,7 @@
+//go:build !unix
+
+package disclosure
+
+import "os/exec"
+
+func setProcessGroup(*exec.Cmd) {}
