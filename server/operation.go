@@ -186,15 +186,15 @@ func r3(v float64) float64 { return math.Round(v*1000) / 1000 }
 // Forecast is a load forecast from a day-type profile with split-conformal intervals,
 // shown against the history before it and the actual load after it.
 type Forecast struct {
-	Series   string      `json:"series"`
-	Model    string      `json:"model"`
-	Origin   string      `json:"origin"`
-	History  [][2]any    `json:"history"`
-	Forecast [][4]any    `json:"forecast"` // time, p50, p10, p90
-	Actual   [][2]any    `json:"actual"`
-	Coverage float64     `json:"coverage"` // share of actuals inside [p10, p90]
-	Level    float64     `json:"level"`
-	Note     string      `json:"note"`
+	Series   string   `json:"series"`
+	Model    string   `json:"model"`
+	Origin   string   `json:"origin"`
+	History  [][2]any `json:"history"`
+	Forecast [][4]any `json:"forecast"` // time, p50, p10, p90
+	Actual   [][2]any `json:"actual"`
+	Coverage float64  `json:"coverage"` // share of actuals inside [p10, p90]
+	Level    float64  `json:"level"`
+	Note     string   `json:"note"`
 }
 
 // forecastLoad forecasts the community's load `days` days ahead from an origin 300

@@ -175,6 +175,17 @@ func TestKeysUsedExist(t *testing.T) {
 	}
 }
 
+// TestStaticTextMatches: the Chinese text index.html shows before the dictionaries load
+// is the zh-CN dictionary's, so the page does not change when they arrive.
+func TestStaticTextMatches(t *testing.T) {
+	zh := dictionaries(t)["zh-CN"]
+	for _, m := range regexp.MustCompile(`data-i18n="([^"]+)"[^>]*>([^<]*)<`).FindAllStringSubmatch(readStatic(t, "index.html"), -1) {
+		if zh[m[1]] != m[2] {
+			t.Errorf("index.html shows %q for %s, the dictionary %q", m[2], m[1], zh[m[1]])
+		}
+	}
+}
+
 // TestOverviewLabelsStatic: the four KPI family labels are in the HTML served at "/"
 // before any script runs, and their keys translate to the English names.
 func TestOverviewLabelsStatic(t *testing.T) {

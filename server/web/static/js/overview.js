@@ -10,14 +10,16 @@ import { getToken } from './api.js';
 
 const fin = (v) => (typeof v === 'number' ? v : undefined);
 
+// fill sets a KPI card figure (data-testid="kpi-<key>" in index.html) and its note.
 function fill(key, value, note) {
-  document.querySelectorAll(`[data-kpi="${key}"]`).forEach((el) => (el.textContent = value ?? DASH));
-  document.querySelectorAll(`[data-kpi-note="${key}"]`).forEach((el) => (el.textContent = note || ''));
+  const el = document.querySelector(`[data-testid="kpi-${key}"]`);
+  el.textContent = value ?? DASH;
+  el.nextElementSibling.textContent = note || '';
 }
 
 function resetCards(note) {
-  for (const k of ['noiGain', 'gridSavings', 'peakReduction', 'outageHours', 'parkingAvailability', 'evShort', 'distributionRate', 'cfar95', 'navPerUnit']) fill(k, DASH, '');
-  if (note) for (const k of ['noiGain', 'peakReduction', 'parkingAvailability', 'distributionRate']) fill(k, DASH, note);
+  for (const k of ['noi-gain', 'grid-savings', 'peak-reduction', 'outage-hours', 'parking-availability', 'ev-short', 'distribution-rate', 'cfar95', 'nav-per-unit']) fill(k, DASH);
+  if (note) for (const k of ['noi-gain', 'peak-reduction', 'parking-availability', 'distribution-rate']) fill(k, DASH, note);
 }
 
 function fillOperations(sum) {
@@ -27,30 +29,30 @@ function fillOperations(sum) {
   const cmp = sum.comparison_vs_baseline?.[pol] || {};
   const k = p.kpi || {};
   const vs = t('kpi.vsPolicy', { policy: policyName(pol) });
-  fill('noiGain', signedMoney(fin(cmp.noi_gain_cny) ?? fin(get(k, 'economic', 'noi_gain_vs_baseline_cny'))), `${vs} · ${t('kpi.annualNoi')} ${money(p.noi_cny)}`);
-  fill('gridSavings', money(fin(cmp.grid_savings_cny) ?? fin(get(k, 'economic', 'grid_savings_vs_baseline_cny'))),
+  fill('noi-gain', signedMoney(fin(cmp.noi_gain_cny) ?? fin(get(k, 'economic', 'noi_gain_vs_baseline_cny'))), `${vs} · ${t('kpi.annualNoi')} ${money(p.noi_cny)}`);
+  fill('grid-savings', money(fin(cmp.grid_savings_cny) ?? fin(get(k, 'economic', 'grid_savings_vs_baseline_cny'))),
     t('kpi.selfSufficiency', { v: pct(get(k, 'economic', 'self_sufficiency')) }));
   const peak = fin(cmp.peak_reduction) ?? fin(get(k, 'resilience', 'peak_reduction_vs_baseline'));
-  fill('peakReduction', pct(peak), t('kpi.peakFromTo', { from: unit(get(base, 'energy', 'peak_import_kw'), 'kW'), to: unit(get(p, 'energy', 'peak_import_kw'), 'kW') }));
+  fill('peak-reduction', pct(peak), t('kpi.peakFromTo', { from: unit(get(base, 'energy', 'peak_import_kw'), 'kW'), to: unit(get(p, 'energy', 'peak_import_kw'), 'kW') }));
   const out = get(k, 'resilience', 'outage') || {};
   const s24 = get(out, 'survival_probability', '24');
-  fill('outageHours', out.mean_hours === undefined ? DASH : t('unit.hours', { v: num(out.mean_hours, 1) }),
+  fill('outage-hours', out.mean_hours === undefined ? DASH : t('unit.hours', { v: num(out.mean_hours, 1) }),
     [out.max_hours !== undefined ? t('kpi.outageMax', { v: num(out.max_hours, 1) }) : '', s24 !== undefined ? t('kpi.outage24', { v: pct(s24) }) : ''].filter(Boolean).join(' · '));
-  fill('parkingAvailability', pct(get(k, 'social', 'resident_parking_availability')),
+  fill('parking-availability', pct(get(k, 'social', 'resident_parking_availability')),
     t('kpi.ownerIncome', { v: money(get(k, 'social', 'resident_parking_income_cny')) }));
   const share = get(k, 'social', 'ev_sessions_unmet_share');
   const ev = p.ev || {};
-  fill('evShort', pct(share, 2), ev.sessions ? t('kpi.evSessions', { n: num(ev.sessions_unmet), total: num(ev.sessions), kwh: big(ev.unmet_kwh) }) : '');
+  fill('ev-short', pct(share, 2), ev.sessions ? t('kpi.evSessions', { n: num(ev.sessions_unmet), total: num(ev.sessions), kwh: big(ev.unmet_kwh) }) : '');
 }
 
 function fillFinance(f) {
   if (!f) return;
   const c = f.creit || {};
   const r = f.risk || {};
-  fill('distributionRate', pct(c.distribution_rate, 2), c.distribution_rate_on_nav !== undefined ? t('kpi.onNav', { v: pct(c.distribution_rate_on_nav, 2) }) : '');
+  fill('distribution-rate', pct(c.distribution_rate, 2), c.distribution_rate_on_nav !== undefined ? t('kpi.onNav', { v: pct(c.distribution_rate_on_nav, 2) }) : '');
   fill('cfar95', money(r.cfar95), r.expected_distributable !== undefined ? t('kpi.cfarOf', { v: money(r.expected_distributable) }) : '');
   const nav = fin(get(f, 'valuation', 'nav_per_unit')) ?? fin(c.nav_per_unit);
-  fill('navPerUnit', nav === undefined ? DASH : (nav.toFixed(4) + ' ' + t('unit.yuanPerUnit')), c.issue_price ? t('kpi.issuePrice', { v: c.issue_price.toFixed(2) }) : '');
+  fill('nav-per-unit', nav === undefined ? DASH : (nav.toFixed(4) + ' ' + t('unit.yuanPerUnit')), c.issue_price ? t('kpi.issuePrice', { v: c.issue_price.toFixed(2) }) : '');
 }
 
 export async function overview(ctx) {
@@ -92,8 +94,8 @@ export async function overview(ctx) {
   if (signal.aborted) return;
   clear(el);
   if (finBlock) fillFinance(finBlock);
-  else if (sum?.finance_error) fill('distributionRate', DASH, sum.finance_error);
-  else if (!can('read:finance')) fill('distributionRate', DASH, t('kpi.noAccess'));
+  else if (sum?.finance_error) fill('distribution-rate', DASH, sum.finance_error);
+  else if (!can('read:finance')) fill('distribution-rate', DASH, t('kpi.noAccess'));
   if (sum) {
     sections.push(comparison(sum));
     sections.push(monthly(sum));
@@ -145,9 +147,9 @@ async function aggregate(slot, signal) {
     a = await whenReady(slot, () => cached('/aggregates/household-energy'), signal);
   } catch (e) {
     if (e.name === 'AbortError') return;
-    const c = card(t('agg.title'));
-    errorState(c, e);
-    slot.replaceChildren(c);
+    const box = h('div');
+    errorState(box, e); // e.g. 429 when the privacy budget is spent
+    slot.replaceChildren(card(t('agg.title'), box));
     return;
   }
   const b = a.budget || {};

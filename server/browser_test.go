@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/lifang-community/lifang/auth"
+)
+
+// chromium finds Debian's Chromium; the test skips without it unless
+// LIFANG_BROWSER_REQUIRED is set (as .ci/run does), when it fails.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("LIFANG_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("LIFANG_BROWSER_REQUIRED") != "" {
+		t.Fatal("Chromium not found (install Debian's chromium, or set LIFANG_CHROMIUM)")
+	}
+	t.Skip("Chromium not found: install Debian's chromium to run the browser tests")
+	return ""
+}
+
+// artifacts is where screenshots go: $LIFANG_ARTIFACTS, else server/testdata/artifacts
+// (ignored by git).
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("LIFANG_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func browser(t *testing.T) (context.Context, func()) {
+	exe := chromium(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	var mu sync.Mutex
+	var consoleErrors []string
+	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			consoleErrors = append(consoleErrors, e.ExceptionDetails.Text)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, fmt.Sprint(a.Value, " ", a.Description))
+				}
+				consoleErrors = append(consoleErrors, strings.Join(parts, " "))
+			}
+		}
+	}))
+	tctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	return tctx, func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(consoleErrors) > 0 {
+			t.Errorf("browser console errors: %v", consoleErrors)
+		}
+	}
+}
+
+func css(testid string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + testid + `"]`) }
+
+func shot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(artifacts(t), name+".png"), buf, 0o644)
+	})
+}
+
+// waitText waits until the element's text satisfies ok.
+func waitText(sel chromedp.CSS, what string, ok func(string) bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for {
+			if txt, err := chromedp.Text(sel)(ctx, tg); err == nil && ok(txt) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s in %s: %w", what, sel, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func contains(want string) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, want) }
+}
+
+func filled(s string) bool { s = strings.TrimSpace(s); return s != "" && s != "—" }
+
+func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+var awaitReady = chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	_, err := chromedp.Evaluate[any](`window.lifang.ready.then(() => true)`, chromedp.EvalAwaitPromise)(ctx, tg)
+	return err
+})
+
+// TestBrowserDashboard drives the dashboard in headless Chromium: the overview in
+// Chinese with the four KPI families, the switch to English, every page, a scenario
+// job run to completion over SSE, and a reading batch's inclusion proof verified in
+// the browser. Screenshots are saved as artefacts.
+func TestBrowserDashboard(t *testing.T) {
+	h := testServer(t)
+	h.ingestSome(t)
+	ctx, done := browser(t)
+	defer done()
+	base := h.ts.URL + "/"
+
+	// 1. No token: the overview's static labels are there (Chinese by default).
+	do(t, ctx, "signed-out overview", chromedp.Navigate(base), chromedp.WaitVisible(css("kpi-economic")), shot(t, "01-overview-signed-out"))
+	html := run(t, ctx, "html", chromedp.OuterHTML(chromedp.CSS("html")))
+	for _, w := range []string{"经济", "韧性", "社会", "金融", `lang="zh-CN"`} {
+		if !strings.Contains(html, w) {
+			t.Errorf("signed-out overview lacks %s", w)
+		}
+	}
+
+	// 2. Signed in as the operator (token in the fragment, never sent to the server).
+	do(t, ctx, "sign in", chromedp.Navigate(base+"#token="+h.tokens[auth.Operator]), awaitReady,
+		waitText(css("kpi-distribution-rate"), "a distribution rate", filled), shot(t, "02-overview-zh"))
+	if url := run(t, ctx, "location", chromedp.Location()); strings.Contains(url, "token=") {
+		t.Errorf("the token stayed in the address bar: %s", url)
+	}
+
+	// 3. Switch to English and back.
+	do(t, ctx, "to English", chromedp.Click(css("lang-toggle")), waitText(css("kpi-economic"), "Economic", contains("Economic")), shot(t, "03-overview-en"))
+	if lang := run(t, ctx, "lang", chromedp.AttributeValue(chromedp.CSS("html"), "lang")); lang.Value != "en" {
+		t.Errorf("html lang %q after the switch", lang.Value)
+	}
+	if txt := run(t, ctx, "resilience", chromedp.Text(css("kpi-resilience"))); !strings.Contains(txt, "Resilience") {
+		t.Errorf("resilience card %q", txt)
+	}
+	do(t, ctx, "back to Chinese", chromedp.Click(css("lang-toggle")), waitText(css("kpi-economic"), "经济", contains("经济")))
+
+	// 4. Every page renders its content.
+	pages := []struct{ route, wait string }{
+		{"energy", "chart-import"}, {"forecasts", "chart-forecast"}, {"parking", "parking-table"}, {"water", "page-title"},
+		{"rentals", "rentals-table"}, {"ledger", "ledger-checkpoint"}, {"finance", "chart-fan"}, {"scenarios", "scenario-form"},
+	}
+	for i, p := range pages {
+		do(t, ctx, "page "+p.route, chromedp.Click(css("nav-"+p.route)), chromedp.WaitVisible(css(p.wait)), shot(t, fmt.Sprintf("%02d-%s", 4+i, p.route)))
+	}
+
+	// 5. A scenario job runs to completion (progress over SSE) and is compared.
+	do(t, ctx, "scenario", chromedp.Click(css("nav-scenarios")), chromedp.WaitVisible(css("scenario-run")), chromedp.Click(css("scenario-run")),
+		chromedp.WaitVisible(css("scenario-result")), shot(t, "12-scenario-done"))
+	if res := run(t, ctx, "scenario result", chromedp.Text(css("scenario-result"))); !strings.Contains(res, "NOI") {
+		t.Errorf("scenario result: %q", res)
+	}
+
+	// 6. A batch's inclusion proof, verified in the browser.
+	do(t, ctx, "verify proof", chromedp.Click(css("nav-ledger")), chromedp.WaitVisible(css("verify-submit")), chromedp.Click(css("verify-submit")),
+		chromedp.WaitVisible(css("verdict")), shot(t, "13-ledger-verified"))
+	if st := run(t, ctx, "verdict", chromedp.AttributeValue(css("verdict"), "data-status")); st.Value != "verified" {
+		t.Errorf("proof verdict %q", st.Value)
+	}
+
+	// 7. An investor sees finance but not operations.
+	do(t, ctx, "investor", chromedp.Navigate(base+"#token="+h.tokens[auth.Investor]), awaitReady, chromedp.Sleep(300*time.Millisecond))
+	if hidden := run(t, ctx, "nav", chromedp.Evaluate[bool](`document.querySelector('[data-testid="nav-energy"]').closest('li').hidden`)); !hidden {
+		t.Error("the investor sees the energy page in the navigation")
+	}
+	do(t, ctx, "investor finance", chromedp.Click(css("nav-finance")), chromedp.WaitVisible(css("tranche-table")), shot(t, "14-investor-finance"))
+}
