@@ -102,7 +102,11 @@ func (s *Server) notReady(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
-	b, err := s.op.encoded(false)
+	view := viewSummary
+	if t, _ := auth.FromContext(r.Context()); !t.Role.Can(auth.ReadFinance) {
+		view = viewSummaryNoFinance // an auditor reads operations, not finance
+	}
+	b, err := s.op.encoded(view)
 	if err != nil {
 		s.notReady(w, err)
 		return
@@ -129,7 +133,7 @@ func (s *Server) finance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_finance", "no finance block: "+sum.FinanceError)
 		return
 	}
-	b, err := s.op.encoded(true)
+	b, err := s.op.encoded(viewFinance)
 	if err != nil {
 		s.notReady(w, err)
 		return
@@ -523,6 +527,17 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		j = s.jobs.start("scenario", p, func(ctx context.Context, j *job) (any, error) { return s.op.scenario(ctx, p, j.report) })
+	case "simulate":
+		p := SimulateParams{Seed: s.cfg.Seed, Policies: s.cfg.Policies}
+		if err := strictParams(&p); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_params", err.Error())
+			return
+		}
+		if err := p.validate(); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_params", err.Error())
+			return
+		}
+		j = s.jobs.start("simulate", p, func(ctx context.Context, j *job) (any, error) { return s.op.resimulate(ctx, p, false, j.report) })
 	case "monte_carlo":
 		p := MonteCarloParams{Paths: 10000, Seed: 1}
 		if err := strictParams(&p); err != nil {
@@ -535,7 +550,7 @@ func (s *Server) startJob(w http.ResponseWriter, r *http.Request) {
 		}
 		j = s.jobs.start("monte_carlo", p, func(ctx context.Context, j *job) (any, error) { return s.op.monteCarlo(ctx, p, j.report) })
 	default:
-		writeError(w, http.StatusBadRequest, "bad_params", fmt.Sprintf("kind %q: want scenario or monte_carlo", req.Kind))
+		writeError(w, http.StatusBadRequest, "bad_params", fmt.Sprintf("kind %q: want simulate, scenario or monte_carlo", req.Kind))
 		return
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+j.Job.ID)

@@ -28,8 +28,9 @@ type operation struct {
 	runs []*scenario.PolicyRun
 	sum  *scenario.Summary
 	err  error
-	// The summary and finance block never change after boot: encoded once.
-	sumJSON, finJSON []byte
+	// The summary and finance block never change after boot: encoded once, the
+	// summary also without its finance block (for roles without read:finance).
+	sumJSON, sumOpsJSON, finJSON []byte
 }
 
 var errNotReady = errors.New("the start-up simulation is still running")
@@ -80,14 +81,43 @@ func simulate(ctx context.Context, u *unit.Unit, seed uint64, policies []string,
 
 // boot simulates the unit; the result is served from then on.
 func (o *operation) boot(ctx context.Context, progress scenario.Progress) (any, error) {
+	return o.resimulate(ctx, SimulateParams{Seed: o.cfg.Seed, Policies: o.cfg.Policies}, true, progress)
+}
+
+// SimulateParams re-run the served year: another seed of the synthetic series, other
+// policies.
+type SimulateParams struct {
+	Seed     uint64   `json:"seed"`
+	Policies []string `json:"policies"`
+}
+
+func (p *SimulateParams) validate() error {
+	if len(p.Policies) == 0 {
+		return fmt.Errorf("params.policies: none given")
+	}
+	for _, name := range p.Policies {
+		if err := scenario.CheckPolicy(name); err != nil {
+			return fmt.Errorf("params.policies: %w", err)
+		}
+	}
+	return nil
+}
+
+// resimulate simulates the unit and, once done, serves the new year (the old one
+// until then).
+func (o *operation) resimulate(ctx context.Context, p SimulateParams, boot bool, progress scenario.Progress) (any, error) {
 	u, err := o.unit()
 	if err != nil {
-		o.setErr(err)
+		if boot {
+			o.setErr(err)
+		}
 		return nil, err
 	}
-	c, runs, sum, err := simulate(ctx, u, o.cfg.Seed, o.cfg.Policies, o.cfg.FinancePaths, nil, progress)
+	c, runs, sum, err := simulate(ctx, u, p.Seed, p.Policies, o.cfg.FinancePaths, nil, progress)
 	if err != nil {
-		o.setErr(err)
+		if boot {
+			o.setErr(err)
+		}
 		return nil, err
 	}
 	sj, err := json.Marshal(sum)
@@ -100,9 +130,15 @@ func (o *operation) boot(ctx context.Context, progress scenario.Progress) (any, 
 			return nil, err
 		}
 	}
+	ops := *sum
+	ops.Finance, ops.FinanceError = nil, "withheld: this role cannot read finance"
+	oj, err := json.Marshal(&ops)
+	if err != nil {
+		return nil, err
+	}
 	o.mu.Lock()
 	o.c, o.runs, o.sum, o.err = c, runs, sum, nil
-	o.sumJSON, o.finJSON = append(sj, '\n'), append(fj, '\n')
+	o.sumJSON, o.sumOpsJSON, o.finJSON = append(sj, '\n'), append(oj, '\n'), append(fj, '\n')
 	o.mu.Unlock()
 	return map[string]any{"unit": sum.Unit.Name, "policies": len(runs), "hours": sum.Hours}, nil
 }
@@ -113,15 +149,25 @@ func (o *operation) setErr(err error) {
 	o.mu.Unlock()
 }
 
-// encoded is the summary (or its finance block) as JSON.
-func (o *operation) encoded(financeOnly bool) ([]byte, error) {
+// Views of the encoded summary.
+const (
+	viewSummary = iota
+	viewSummaryNoFinance
+	viewFinance
+)
+
+// encoded is a view of the summary as JSON.
+func (o *operation) encoded(view int) ([]byte, error) {
 	if _, err := o.summary(); err != nil {
 		return nil, err
 	}
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	if financeOnly {
+	switch view {
+	case viewFinance:
 		return o.finJSON, nil
+	case viewSummaryNoFinance:
+		return o.sumOpsJSON, nil
 	}
 	return o.sumJSON, nil
 }

@@ -633,3 +633,25 @@ func FuzzJobs(f *testing.F) {
 		}
 	})
 }
+
+// TestSummaryWithholdsFinance: the auditor reads operations, but the summary's finance
+// block only with read:finance.
+func TestSummaryWithholdsFinance(t *testing.T) {
+	h := testServer(t)
+	for role, want := range map[auth.Role]bool{auth.Operator: true, auth.Auditor: false} {
+		st, _, b := h.do(t, role, "GET", "/api/v1/summary", nil)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		if _, has := m["finance"]; st != 200 || has != want {
+			t.Errorf("%s: status %d, finance present %v, want %v", role, st, has, want)
+		}
+	}
+}
+
+func TestSimulateJob(t *testing.T) {
+	h := testServer(t)
+	st, _, b := h.do(t, auth.Operator, "POST", "/api/v1/jobs", []byte(`{"kind":"simulate","params":{"policies":["no_such_policy"]}}`))
+	if st != 400 {
+		t.Fatalf("bad policy: %d %s", st, b)
+	}
+}
