@@ -293,9 +293,6 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "ingest failed; nothing was acknowledged, retry")
 		return
 	}
-	s.metrics.add(`lifang_ingest_readings_total{result="accepted"}`, uint64(res.Accepted))
-	s.metrics.add(`lifang_ingest_readings_total{result="quarantined"}`, uint64(res.Quarantined))
-	s.metrics.add(`lifang_ingest_readings_total{result="duplicate"}`, uint64(res.Duplicates))
 	writeJSON(w, res)
 }
 
@@ -303,8 +300,18 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 // one batch at a time, since the pipeline keeps per-point state for its checks.
 func (s *Server) Ingest(ctx context.Context, in ingest.Input) (ingest.Result, error) {
 	s.ingestMu.Lock()
-	defer s.ingestMu.Unlock()
-	return s.cfg.Pipeline.Ingest(ctx, in)
+	res, err := s.cfg.Pipeline.Ingest(ctx, in)
+	s.ingestMu.Unlock()
+	if err != nil {
+		return res, err
+	}
+	if res.LeafIndex >= 0 {
+		s.events.emit("ingest", res)
+	}
+	s.metrics.add(`lifang_ingest_readings_total{result="accepted"}`, uint64(res.Accepted))
+	s.metrics.add(`lifang_ingest_readings_total{result="quarantined"}`, uint64(res.Quarantined))
+	s.metrics.add(`lifang_ingest_readings_total{result="duplicate"}`, uint64(res.Duplicates))
+	return res, nil
 }
 
 func b64(h [32]byte) string { return base64.StdEncoding.EncodeToString(h[:]) }

@@ -96,6 +96,8 @@ type jobs struct {
 	now     func() time.Time
 	metrics *metrics
 	wg      sync.WaitGroup
+	// onChange hears each state change (queued, running, finished).
+	onChange func(Job)
 }
 
 const maxJobs = 200
@@ -147,6 +149,7 @@ func (js *jobs) start(kind string, params any, fn func(ctx context.Context, j *j
 		js.order = js.order[1:]
 	}
 	js.mu.Unlock()
+	js.changed(j)
 	js.wg.Add(1)
 	go func() {
 		defer js.wg.Done()
@@ -164,6 +167,7 @@ func (js *jobs) start(kind string, params any, fn func(ctx context.Context, j *j
 		j.Job.Status, j.Job.Started = jobRunning, &t
 		j.notify()
 		j.mu.Unlock()
+		js.changed(j)
 		res, err := func() (res any, err error) {
 			defer func() {
 				if v := recover(); v != nil {
@@ -192,7 +196,14 @@ func (js *jobs) finish(j *job, res any, err error) {
 	status, kind := j.Job.Status, j.Job.Kind
 	j.notify()
 	j.mu.Unlock()
+	js.changed(j)
 	js.metrics.add(fmt.Sprintf(`lifang_jobs_total{kind=%q,status=%q}`, kind, status), 1)
+}
+
+func (js *jobs) changed(j *job) {
+	if js.onChange != nil {
+		js.onChange(j.snapshot())
+	}
 }
 
 func (js *jobs) get(id string) (*job, bool) {

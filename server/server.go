@@ -56,6 +56,9 @@ type Config struct {
 	MaxBody int64 // largest request body (default 4 MiB)
 	// NoBoot skips the start-up simulation (tests of the API alone).
 	NoBoot bool
+	// Events, when set, receives every committed batch and job state change
+	// (lifang.<unit>.ingest, lifang.<unit>.jobs.<kind>); see package bus.
+	Events Publisher
 }
 
 // Server is the HTTP service.
@@ -71,6 +74,7 @@ type Server struct {
 	bootJob string
 
 	ingestMu sync.Mutex
+	events   *events
 }
 
 // route is one API endpoint and the permission it needs ("" anonymous, "*" any token).
@@ -114,7 +118,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.Privacy = l
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, auth: auth.NewAuthenticator(cfg.Tokens, cfg.Logger), metrics: newMetrics()}
+	unitName := "demo"
+	if cfg.Unit != nil {
+		unitName = cfg.Unit.Name
+	}
+	s.events = newEvents(cfg.Events, unitName, cfg.Logger, s.metrics)
 	s.jobs = newJobs(cfg.Now, s.metrics)
+	s.jobs.onChange = func(j Job) { j.Result = nil; s.events.emit("jobs."+j.Kind, j) }
 	s.op = newOperation(cfg)
 	s.routes = s.apiRoutes()
 	mux := http.NewServeMux()

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,9 +22,12 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/lifang-community/lifang/auth"
+	"github.com/lifang-community/lifang/bus"
+	"github.com/lifang-community/lifang/examples"
 	"github.com/lifang-community/lifang/ledger"
 	"github.com/lifang-community/lifang/privacy"
 	"github.com/lifang-community/lifang/store/sqlite"
+	"github.com/lifang-community/lifang/unit"
 )
 
 // harness is a server on a temporary SQLite database with one token per role.
@@ -653,5 +657,61 @@ func TestSimulateJob(t *testing.T) {
 	st, _, b := h.do(t, auth.Operator, "POST", "/api/v1/jobs", []byte(`{"kind":"simulate","params":{"policies":["no_such_policy"]}}`))
 	if st != 400 {
 		t.Fatalf("bad policy: %d %s", st, b)
+	}
+}
+
+// TestEventsOnNATS: with a bus, committed batches and job changes are published on
+// NATS JetStream (a real server; skips without LIFANG_NATS_URL).
+func TestEventsOnNATS(t *testing.T) {
+	url := os.Getenv("LIFANG_NATS_URL")
+	if url == "" {
+		t.Skip("LIFANG_NATS_URL not set: no NATS server to test against")
+	}
+	b, err := bus.Connect(url, "lifang-server-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	u, err := unit.Parse(examples.Community, "examples/community.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Name = fmt.Sprintf("bus-test-%d", time.Now().UnixNano())
+	h := newHarness(t, Config{NoBoot: true, Unit: u, Events: b})
+	defer h.ts.Close()
+	sub, err := b.Conn().SubscribeSync("lifang." + bus.Token(u.Name) + ".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if st, _, body := h.do(t, auth.Operator, "POST", "/api/v1/readings", readingsBody("building/9/meter", time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), 5)); st != 200 {
+		t.Fatalf("%d %s", st, body)
+	}
+	m, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Accepted int `json:"accepted"`
+	}
+	if json.Unmarshal(m.Data, &res); !strings.HasSuffix(m.Subject, ".ingest") || res.Accepted != 5 {
+		t.Fatalf("%s %s", m.Subject, m.Data)
+	}
+	j := h.srv.jobs.start("monte_carlo", nil, func(ctx context.Context, j *job) (any, error) { return nil, nil })
+	<-j.done
+	var states []string
+	for len(states) < 3 {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("job events %v: %v", states, err)
+		}
+		var jj Job
+		json.Unmarshal(m.Data, &jj)
+		if strings.HasSuffix(m.Subject, ".jobs.monte_carlo") && jj.ID == j.Job.ID {
+			states = append(states, jj.Status)
+		}
+	}
+	if strings.Join(states, ",") != "queued,running,done" {
+		t.Fatalf("job states %v", states)
 	}
 }

@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lifang-community/lifang/bus"
 	"github.com/lifang-community/lifang/ingest/mqtt"
 	"github.com/lifang-community/lifang/privacy"
+	"github.com/lifang-community/lifang/scenario"
 	apiserver "github.com/lifang-community/lifang/server"
 	"github.com/lifang-community/lifang/unit"
 )
@@ -32,6 +34,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	privFile := fs.String("privacy-ledger", "", "file of the privacy budget ledger (default: next to a SQLite database; in memory for PostgreSQL)")
 	mqttURL := fs.String("mqtt", os.Getenv("LIFANG_MQTT_URL"), "MQTT broker to ingest from, tcp://host:port (default $LIFANG_MQTT_URL)")
 	mqttEmbedded := fs.String("mqtt-embedded", "", "start an embedded MQTT broker on this address and ingest from it")
+	natsURL := fs.String("nats", os.Getenv("LIFANG_NATS_URL"), "NATS server to publish committed batches and job changes on (JetStream stream LIFANG; default $LIFANG_NATS_URL)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -44,6 +47,11 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		*db = os.Getenv("LIFANG_POSTGRES_DSN")
 		if *db == "" {
 			*db = "lifang.db"
+		}
+	}
+	for _, p := range strings.Split(*policies, ",") {
+		if err := scenario.CheckPolicy(p); err != nil {
+			return usageError{"--policies: " + err.Error()}
 		}
 	}
 	if !(*budget > 0) {
@@ -82,8 +90,18 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("privacy ledger: %w", err)
 	}
-	srv, err := apiserver.New(apiserver.Config{Unit: u, UnitName: *unitFile, Seed: *seed, Policies: strings.Split(*policies, ","), FinancePaths: *paths,
-		Store: d.st, Log: d.log, Pipeline: d.pipeline(lg), Tokens: tokens, Privacy: pl, Logger: lg})
+	cfg := apiserver.Config{Unit: u, UnitName: *unitFile, Seed: *seed, Policies: strings.Split(*policies, ","), FinancePaths: *paths,
+		Store: d.st, Log: d.log, Pipeline: d.pipeline(lg), Tokens: tokens, Privacy: pl, Logger: lg}
+	if *natsURL != "" {
+		b, err := bus.Connect(*natsURL, "lifang serve")
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		cfg.Events = b
+		fmt.Fprintf(stdout, "publishing events on %s (stream %s)\n", *natsURL, bus.StreamName)
+	}
+	srv, err := apiserver.New(cfg)
 	if err != nil {
 		return err
 	}
