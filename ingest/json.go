@@ -140,7 +140,7 @@ func decodeEvent(raw []byte) (reading.Event, error) {
 // answers 200 with the Result once the batch is durable and logged, 400 for a body
 // that is not a batch, 413 for an oversized one, 405 for other methods and 503 when
 // the sink fails (nothing acknowledged: retry). Errors use one JSON shape:
-// {"error":{"code":"…","message":"…"}}.
+// {"error":{"status":…,"code":"…","message":"…"}}.
 func Handler(sink Sink, lg *slog.Logger) http.Handler {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
@@ -188,5 +188,6 @@ func Handler(sink Sink, lg *slog.Logger) http.Handler {
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	// The one error shape of lifang's HTTP API (see auth.ErrorBody).
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"status": status, "code": code, "message": msg}})
 }

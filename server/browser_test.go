@@ -154,6 +154,13 @@ var awaitReady = chromedp.Func(func(ctx context.Context, tg *chromedp.Target) er
 func TestBrowserDashboard(t *testing.T) {
 	h := testServer(t)
 	h.ingestSome(t)
+	// A few more batches, so the proof checked below has a path of several hashes.
+	for i := 0; i < 4; i++ {
+		point := fmt.Sprintf("building/%d/pv", 20+i)
+		if st, _, b := h.do(t, auth.Operator, "POST", "/api/v1/readings", readingsBody(point, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), 6)); st != 200 {
+			t.Fatalf("ingest: %d %s", st, b)
+		}
+	}
 	ctx, done := browser(t)
 	defer done()
 	base := h.ts.URL + "/"
@@ -201,8 +208,12 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 
 	// 6. A batch's inclusion proof, verified in the browser.
-	do(t, ctx, "verify proof", chromedp.Click(css("nav-ledger")), chromedp.WaitVisible(css("verify-submit")), chromedp.Click(css("verify-submit")),
+	do(t, ctx, "verify proof", chromedp.Click(css("nav-ledger")), chromedp.WaitVisible(css("verify-submit")),
+		chromedp.SetValue(css("leaf-index"), "1"), chromedp.Click(css("verify-submit")),
 		chromedp.WaitVisible(css("verdict")), shot(t, "13-ledger-verified"))
+	if lines := run(t, ctx, "leaf", chromedp.Text(css("leaf-lines"))); !strings.Contains(lines, "lifang-batch/1") {
+		t.Errorf("leaf lines %q", lines)
+	}
 	if st := run(t, ctx, "verdict", chromedp.AttributeValue(css("verdict"), "data-status")); st.Value != "verified" {
 		t.Errorf("proof verdict %q", st.Value)
 	}
