@@ -218,10 +218,45 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("proof verdict %q", st.Value)
 	}
 
-	// 7. An investor sees finance but not operations.
+	// 7. Accessibility basics on every page: each form control has a label, each button
+	// and link a name, each chart a title; and the overview fits a 375 px phone.
+	for _, p := range append(pages, struct{ route, wait string }{"overview", "kpi-economic"}) {
+		do(t, ctx, "page "+p.route, chromedp.Click(css("nav-"+p.route)), chromedp.WaitVisible(css(p.wait)))
+		problems := run(t, ctx, "a11y "+p.route, chromedp.Evaluate[[]string](a11yCheck))
+		if len(problems) > 0 {
+			t.Errorf("%s: accessibility: %v", p.route, problems)
+		}
+	}
+	do(t, ctx, "phone", chromedp.EmulateViewport(375, 812), chromedp.Sleep(200*time.Millisecond), shot(t, "15-overview-375px"))
+	if w := run(t, ctx, "width", chromedp.Evaluate[float64](`document.documentElement.scrollWidth`)); w > 380 {
+		t.Errorf("the overview scrolls sideways on a 375 px screen: %v px wide", w)
+	}
+	do(t, ctx, "desktop", chromedp.EmulateViewport(1280, 900))
+
+	// 8. An investor sees finance but not operations.
 	do(t, ctx, "investor", chromedp.Navigate(base+"#token="+h.tokens[auth.Investor]), awaitReady, chromedp.Sleep(300*time.Millisecond))
 	if hidden := run(t, ctx, "nav", chromedp.Evaluate[bool](`document.querySelector('[data-testid="nav-energy"]').closest('li').hidden`)); !hidden {
 		t.Error("the investor sees the energy page in the navigation")
 	}
 	do(t, ctx, "investor finance", chromedp.Click(css("nav-finance")), chromedp.WaitVisible(css("tranche-table")), shot(t, "14-investor-finance"))
 }
+
+// a11yCheck lists visible form controls without a label, buttons and links without an
+// accessible name, and SVG charts without a title or label.
+const a11yCheck = `(() => {
+	const out = [];
+	const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+	const named = (e) => (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.getAttribute('title') || e.textContent || '').trim() !== '';
+	document.querySelectorAll('input, select, textarea').forEach((e) => {
+		if (!visible(e) || e.type === 'hidden') return;
+		const labelled = (e.id && document.querySelector('label[for="' + e.id + '"]')) || e.closest('label') || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+		if (!labelled) out.push('unlabelled ' + e.tagName + '#' + e.id);
+	});
+	document.querySelectorAll('button, a[href]').forEach((e) => {
+		if (visible(e) && !named(e)) out.push('unnamed ' + e.tagName + ' ' + (e.className || ''));
+	});
+	document.querySelectorAll('svg[role="img"], figure svg').forEach((e) => {
+		if (visible(e) && !e.querySelector('title') && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')) out.push('untitled chart');
+	});
+	return out;
+})()`
