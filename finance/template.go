@@ -18,19 +18,53 @@ type OperatingYear struct {
 	BatteryKWh       float64
 	BatterySoHAfter  float64 // state of health after the simulated year (fade = 1 − it)
 	BatteryCNYPerKWh float64
+	// Terms of the structure (nil: DefaultTerms).
+	Terms *Terms
 }
 
-// CommunityDeal is the default C-REIT structure for a community operating unit: a
-// 30-year operating right (no terminal value), priced at its DCF value at 6 %, funded by
-// a senior loan sized at DSCR 1.35 (sculpted, capped at 20 % LTV), a mezzanine
-// shareholder loan of 5 % and REIT units at 2.50 元; a six-month DSRA, a liquidity
-// facility, a cash trap below DSCR 1.15 and a sequential switch below 1.05; 95 % payout
-// once a year; eight correlated risk drivers.
+// Terms are the levers of the default C-REIT structure a unit may set.
+type Terms struct {
+	HorizonMonths     int     // the operating right
+	DiscountRate      float64 // DCF, also the price the asset is bought at
+	TerminalCapRate   float64 // 0: the value ends with the operating right
+	PayoutRatio       float64
+	IssuePrice        float64 // 元 per REIT unit
+	SeniorRate        float64 // floating, moved by the interest_rate driver
+	SeniorDSCR        float64 // sculpting target
+	SeniorMaxLTV      float64
+	SeniorTenorMonths int
+	MezzanineShare    float64 // of the asset value
+	MezzanineRate     float64
+	ReinvestShare     float64 // of equity cash
+	Paths             int     // Monte Carlo
+}
+
+// DefaultTerms are the structure's defaults: a 30-year right valued at 6 %, 95 %
+// payout, units at 2.50 元, a senior loan at 3.5 % sculpted to DSCR 1.35 over 15 years
+// capped at 20 % LTV, a 5 % mezzanine at 6 %, 5 % of equity cash reinvested.
+func DefaultTerms() Terms {
+	return Terms{HorizonMonths: 360, DiscountRate: 0.06, PayoutRatio: 0.95, IssuePrice: 2.5, SeniorRate: 0.035, SeniorDSCR: 1.35,
+		SeniorMaxLTV: 0.20, SeniorTenorMonths: 180, MezzanineShare: 0.05, MezzanineRate: 0.06, ReinvestShare: 0.05, Paths: 2000}
+}
+
+// CommunityDeal is the default C-REIT structure for a community operating unit, with
+// the levers in op.Terms (DefaultTerms when nil): an operating right priced at its DCF
+// value, funded by a senior loan sculpted to a target DSCR (capped by LTV), a mezzanine
+// shareholder loan and REIT units; a six-month DSRA, a capex reserve for the batteries,
+// a liquidity facility, a cash trap below DSCR 1.15 and a sequential switch below 1.05;
+// payout once a year; eight correlated risk drivers.
 func CommunityDeal(op OperatingYear) (*Deal, error) {
 	if len(op.RevenueCNY) == 0 {
 		return nil, fmt.Errorf("finance: the operating year has no revenue")
 	}
-	d := &Deal{Name: op.Name, Start: op.Start, Months: 360}
+	t := DefaultTerms()
+	if op.Terms != nil {
+		t = *op.Terms
+	}
+	if t.HorizonMonths < 24 || t.SeniorTenorMonths < 12 || t.SeniorTenorMonths > t.HorizonMonths {
+		return nil, fmt.Errorf("finance: terms: horizon %d months and senior tenor %d months: need 24 ≤ horizon and 12 ≤ tenor ≤ horizon", t.HorizonMonths, t.SeniorTenorMonths)
+	}
+	d := &Deal{Name: op.Name, Start: op.Start, Months: t.HorizonMonths}
 	o := &Operating{RevenueCNY: op.RevenueCNY, OpexCNY: op.OpexCNY, OpexInflation: 0.025,
 		Growth: map[string]float64{"rentals": 0.02, "parking": 0.015, "ev_charging": 0.04, "*": 0.01}}
 	if len(op.MonthlyRevenueCNY) == 12 {
@@ -59,15 +93,17 @@ func CommunityDeal(op OperatingYear) (*Deal, error) {
 	d.Tax = Tax{InputVATRate: 0.06, SurchargeRate: 0.12, IncomeTaxRate: 0.25}
 	d.Capex = Capex{InvestmentCNY: op.CapexCNY, DepreciationYears: 25, MaintenancePct: 0.02}
 	d.WorkingCapital = WorkingCapital{ReceivableDays: 30, PayableDays: 30}
-	d.Reinvestment = Reinvestment{Share: 0.05, YieldPerYear: 0.12, Subsystem: "energy"}
-	d.Valuation = ValuationTerms{DiscountRate: 0.06, GridDiscount: []float64{0.05, 0.06, 0.07}, GridGrowth: []float64{-0.01, 0, 0.01}}
-	d.Risk = Risk{Paths: 2000, Seed: 1, CFaRYears: 3, Drivers: defaultDrivers(), Correlation: defaultCorrelation()}
+	d.Reinvestment = Reinvestment{Share: t.ReinvestShare, YieldPerYear: 0.12, Subsystem: "energy"}
+	dr := t.DiscountRate
+	d.Valuation = ValuationTerms{DiscountRate: dr, TerminalCapRate: t.TerminalCapRate, GridDiscount: []float64{dr - 0.01, dr, dr + 0.01}, GridGrowth: []float64{-0.01, 0, 0.01}}
+	d.CREIT.PayoutRatio = t.PayoutRatio
+	d.Risk = Risk{Paths: t.Paths, Seed: 1, CFaRYears: 3, Drivers: defaultDrivers(), Correlation: defaultCorrelation()}
 	d.Tranches = []TrancheSpec{
-		{Name: "senior", Kind: "debt", Rate: 0.035, Floating: true, Amortization: "sculpted"},
-		{Name: "mezzanine", Kind: "debt", Rate: 0.06, Amortization: "level", TermMonths: 240},
+		{Name: "senior", Kind: "debt", Rate: t.SeniorRate, Floating: true, Amortization: "sculpted"},
+		{Name: "mezzanine", Kind: "debt", Rate: t.MezzanineRate, Amortization: "level", TermMonths: min(240, t.HorizonMonths)},
 		{Name: "reit_units", Kind: "equity"},
 	}
-	d.Debt = &DebtSizing{Tranche: "senior", Method: "sculpted", TargetDSCR: 1.35, TenorMonths: 180, MaxLTV: 0.20, CovenantDSCR: 1.1}
+	d.Debt = &DebtSizing{Tranche: "senior", Method: "sculpted", TargetDSCR: t.SeniorDSCR, TenorMonths: t.SeniorTenorMonths, MaxLTV: t.SeniorMaxLTV, CovenantDSCR: 1.1}
 	d.Reserves = []ReserveSpec{
 		{Name: "dsra", Target: ReserveTarget{Kind: "months_of_debt_service", Months: 6, Tranches: []string{"senior"}}, Covers: []string{"senior"}},
 		{Name: "trap", Target: ReserveTarget{Kind: "none"}, Trap: true, Covers: []string{"senior", "mezzanine"}},
@@ -141,7 +177,7 @@ func CommunityDeal(op OperatingYear) (*Deal, error) {
 		return nil, err
 	}
 	senior := ms.tr[0].bal0
-	mezz := FenFromYuan(value * 0.05)
+	mezz := FenFromYuan(value * t.MezzanineShare)
 	d.Tranches[1].Balance = mezz
 	// The DSRA is funded at close with six months of the senior's first debt service.
 	ds := senior.MulRate(ms.tr[0].rate/12) + senior - ms.tr[0].sched[0]
@@ -153,7 +189,7 @@ func CommunityDeal(op OperatingYear) (*Deal, error) {
 	if equity <= 0 {
 		return nil, fmt.Errorf("finance: debt leaves no equity")
 	}
-	const price = 2.5
+	price := t.IssuePrice
 	d.CREIT.IssuePrice = price
 	d.CREIT.Units = int64(math.Round(equity.Yuan() / price))
 	d.Tranches[2].Balance = equity

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/lifang-community/lifang/finance"
+	"github.com/lifang-community/lifang/unit"
 )
 
 // OptimisedRun is the run the finance engine capitalises: the last (most operated)
@@ -43,6 +44,7 @@ func OperatingYear(c *Case, r *PolicyRun) finance.OperatingYear {
 			}
 		}
 	}
+	op.Terms = Terms(c.Unit.Finance)
 	var kwh, soh, cost float64
 	for i, b := range c.Unit.Batteries {
 		kwh += b.CapacityKWh
@@ -60,12 +62,46 @@ func OperatingYear(c *Case, r *PolicyRun) finance.OperatingYear {
 	return op
 }
 
+// Terms maps a unit's finance levers over the engine's defaults.
+func Terms(f unit.Finance) *finance.Terms {
+	t := finance.DefaultTerms()
+	set := func(dst *float64, v float64) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	if f.HorizonYears != 0 {
+		t.HorizonMonths = 12 * f.HorizonYears
+		t.SeniorTenorMonths = min(t.SeniorTenorMonths, t.HorizonMonths)
+	}
+	if f.SeniorTenorYears != 0 {
+		t.SeniorTenorMonths = 12 * f.SeniorTenorYears
+	}
+	if f.MonteCarloPaths != 0 {
+		t.Paths = f.MonteCarloPaths
+	}
+	set(&t.DiscountRate, f.DiscountRate)
+	set(&t.TerminalCapRate, f.TerminalCapRate)
+	set(&t.PayoutRatio, f.PayoutRatio)
+	set(&t.IssuePrice, f.IssuePriceCNY)
+	set(&t.SeniorRate, f.SeniorRate)
+	set(&t.SeniorDSCR, f.SeniorTargetDSCR)
+	set(&t.SeniorMaxLTV, f.SeniorMaxLTV)
+	set(&t.MezzanineShare, f.MezzanineShare)
+	set(&t.MezzanineRate, f.MezzanineRate)
+	set(&t.ReinvestShare, f.ReinvestShare)
+	return &t
+}
+
 // Finance values and structures the optimised operation with the default C-REIT deal
 // (finance.CommunityDeal): the summary's finance block.
 func Finance(ctx context.Context, c *Case, runs []*PolicyRun, paths int, progress Progress) (*finance.Result, error) {
 	d, err := finance.CommunityDeal(OperatingYear(c, OptimisedRun(runs)))
 	if err != nil {
 		return nil, err
+	}
+	if paths <= 0 {
+		paths = d.Risk.Paths
 	}
 	return finance.Run(ctx, d, finance.Options{Paths: paths, Seed: c.Seed + 1, Progress: func(stage string, done, total int) {
 		if progress != nil {

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"testing"
 
@@ -104,5 +105,39 @@ func TestUnmetOnlyWhenInfeasible(t *testing.T) {
 	}
 	if runs[2].Name != "mpc" || runs[2].Statement.Annual.NOITotalCNY < runs[1].Statement.Annual.NOITotalCNY {
 		t.Errorf("MPC NOI %.0f below rule-based %.0f", runs[2].Statement.Annual.NOITotalCNY, runs[1].Statement.Annual.NOITotalCNY)
+	}
+}
+
+// TestFinanceTerms: the unit's finance levers reach the structure: a lower payout
+// lowers the first-year distribution rate, and the leverage rule's metric follows the
+// senior LTV cap.
+func TestFinanceTerms(t *testing.T) {
+	u, err := unit.Parse(examples.Community, "examples/community.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromUnit(u, 7, ".", citylearn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := c.Run([]string{"rule_based"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Finance(context.Background(), c, runs, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Unit.Finance.PayoutRatio = 0.9
+	c.Unit.Finance.SeniorMaxLTV = 0.1
+	low, err := Finance(context.Background(), c, runs, 50, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := low.CREIT.PayoutRatio; math.Abs(p-0.9) > 1e-6 {
+		t.Fatalf("payout %v", p)
+	}
+	if !(low.CREIT.AssetsToNetAssets < base.CREIT.AssetsToNetAssets) {
+		t.Fatalf("less senior debt but leverage %v ≥ %v", low.CREIT.AssetsToNetAssets, base.CREIT.AssetsToNetAssets)
 	}
 }

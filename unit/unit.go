@@ -24,7 +24,27 @@ type Unit struct {
 	Opex       Opex       `yaml:"opex,omitempty"`
 	Capex      Capex      `yaml:"capex,omitempty"`
 	Resilience Resilience `yaml:"resilience,omitempty"`
+	Finance    Finance    `yaml:"finance,omitempty"`
 	Data       DataSource `yaml:"data"`
+}
+
+// Finance are the levers of the C-REIT structure the finance engine gives the operated
+// year (finance.CommunityDeal). A field left out (zero) takes the engine's default,
+// shown in brackets.
+type Finance struct {
+	HorizonYears     int     `yaml:"horizon_years,omitempty"`      // the operating right [30]
+	DiscountRate     float64 `yaml:"discount_rate,omitempty"`      // DCF and purchase price [0.06]
+	TerminalCapRate  float64 `yaml:"terminal_cap_rate,omitempty"`  // value after the horizon [none]
+	PayoutRatio      float64 `yaml:"payout_ratio,omitempty"`       // of the distributable amount [0.95]
+	IssuePriceCNY    float64 `yaml:"issue_price_cny,omitempty"`    // per REIT unit [2.50]
+	SeniorRate       float64 `yaml:"senior_rate,omitempty"`        // floating coupon [0.035]
+	SeniorTargetDSCR float64 `yaml:"senior_target_dscr,omitempty"` // sculpting target [1.35]
+	SeniorMaxLTV     float64 `yaml:"senior_max_ltv,omitempty"`     // [0.20]
+	SeniorTenorYears int     `yaml:"senior_tenor_years,omitempty"` // [15]
+	MezzanineShare   float64 `yaml:"mezzanine_share,omitempty"`    // of the asset value [0.05]
+	MezzanineRate    float64 `yaml:"mezzanine_rate,omitempty"`     // [0.06]
+	ReinvestShare    float64 `yaml:"reinvest_share,omitempty"`     // of equity cash [0.05]
+	MonteCarloPaths  int     `yaml:"monte_carlo_paths,omitempty"`  // [2000]
 }
 
 // Location places the unit; TimeZone is an IANA name (default Asia/Shanghai).

@@ -106,6 +106,7 @@ func (u *Unit) validate() Errors {
 	c.electricity(&u.Tariffs.Electricity)
 	c.waterTariff(&u.Tariffs.Water)
 	c.costs(u)
+	c.finance(&u.Finance)
 	c.data(&u.Data, len(u.Buildings))
 	return c.errs
 }
@@ -602,6 +603,41 @@ func (c *check) costs(u *Unit) {
 		if h <= 0 {
 			c.errf(at("resilience.outage_hours", i), "%d must be > 0", h)
 		}
+	}
+}
+
+// finance checks the structure's levers; zero means the engine's default.
+func (c *check) finance(f *Finance) {
+	rng := func(field string, v, lo, hi float64) {
+		if v != 0 && !(v >= lo && v <= hi) {
+			c.errf(field, "%g must be in [%g, %g]", v, lo, hi)
+		}
+	}
+	rng("finance.discount_rate", f.DiscountRate, 0.005, 0.3)
+	rng("finance.terminal_cap_rate", f.TerminalCapRate, 0.01, 0.3)
+	rng("finance.payout_ratio", f.PayoutRatio, 0.5, 1)
+	rng("finance.issue_price_cny", f.IssuePriceCNY, 0.01, 1000)
+	rng("finance.senior_rate", f.SeniorRate, 0.0001, 0.3)
+	rng("finance.senior_target_dscr", f.SeniorTargetDSCR, 1, 10)
+	rng("finance.senior_max_ltv", f.SeniorMaxLTV, 0.01, 0.9)
+	rng("finance.mezzanine_share", f.MezzanineShare, 0.001, 0.5)
+	rng("finance.mezzanine_rate", f.MezzanineRate, 0.0001, 0.5)
+	rng("finance.reinvest_share", f.ReinvestShare, 0.001, 1)
+	if f.HorizonYears != 0 && (f.HorizonYears < 2 || f.HorizonYears > 50) {
+		c.errf("finance.horizon_years", "%d must be between 2 and 50", f.HorizonYears)
+	}
+	horizon := f.HorizonYears
+	if horizon == 0 {
+		horizon = 30
+	}
+	if f.SeniorTenorYears != 0 && (f.SeniorTenorYears < 1 || f.SeniorTenorYears > horizon) {
+		c.errf("finance.senior_tenor_years", "%d must be between 1 and the horizon (%d years)", f.SeniorTenorYears, horizon)
+	}
+	if f.MonteCarloPaths != 0 && (f.MonteCarloPaths < 1 || f.MonteCarloPaths > 1_000_000) {
+		c.errf("finance.monte_carlo_paths", "%d must be between 1 and 1,000,000", f.MonteCarloPaths)
+	}
+	if f.SeniorMaxLTV+f.MezzanineShare > 0.9 {
+		c.errf("finance.mezzanine_share", "senior_max_ltv + mezzanine_share = %g leaves under 10 %% equity", f.SeniorMaxLTV+f.MezzanineShare)
 	}
 }
 
