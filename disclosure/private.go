@@ -391,7 +391,7 @@ func checkLedger(path string, p *Privacy) []string {
 				bad = append(bad, fmt.Sprintf("%s:%d: entry %q charged (ε %v, δ %v), the figure says (ε %v, δ %v)",
 					LedgerFile, line, e.Name, e.Epsilon, e.Delta, p.Epsilon, p.Delta))
 			}
-			if e, d := floatUp(spentE), floatUp(spentD); e != p.Budget.SpentEpsilon || d != p.Budget.SpentDelta {
+			if e, d := privacy.FloatUp(spentE), privacy.FloatUp(spentD); e != p.Budget.SpentEpsilon || d != p.Budget.SpentDelta {
 				bad = append(bad, fmt.Sprintf("%s:%d: up to entry %q the scope spent (ε %v, δ %v), the figure says (ε %v, δ %v)",
 					LedgerFile, line, p.Budget.Entry, e, d, p.Budget.SpentEpsilon, p.Budget.SpentDelta))
 			}
@@ -415,20 +415,4 @@ func abs64(x int64) int64 {
 		return -x
 	}
 	return x
-}
-
-// floatUp is the smallest float64 whose decimal is not below r: how the privacy
-// ledger reports what a scope has spent (privacy/decimal.go).
-func floatUp(r *big.Rat) float64 {
-	f, _ := r.Float64()
-	for ratOf(f).Cmp(r) < 0 {
-		f = math.Nextafter(f, math.Inf(1))
-	}
-	for {
-		g := math.Nextafter(f, math.Inf(-1))
-		if ratOf(g).Cmp(r) < 0 {
-			return f
-		}
-		f = g
-	}
 }

@@ -22,6 +22,10 @@ func decimal(x float64) *big.Rat {
 	return r
 }
 
+// FloatUp returns the smallest float64 whose decimal is ≥ r: how the ledger reports
+// what a scope has spent, so a verifier can recompute the reported figure.
+func FloatUp(r *big.Rat) float64 { return floatUp(r) }
+
 // floatUp returns the smallest float64 whose decimal is ≥ r: safe for stating
 // a guarantee (the mechanism is never weaker than the printed figure).
 func floatUp(r *big.Rat) float64 {

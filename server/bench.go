@@ -8,7 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +85,16 @@ func Bench(ctx context.Context, o BenchOptions) (*BenchResult, error) {
 	return res, nil
 }
 
+// merged is every client's latencies, sorted.
+func merged(lats [][]time.Duration) []time.Duration {
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return all
+}
+
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func pct(lat []time.Duration, q float64) time.Duration {
@@ -127,11 +137,7 @@ func benchRead(ctx context.Context, client *http.Client, o BenchOptions, path st
 	t0 := time.Now()
 	wg.Wait()
 	el := time.Since(t0)
-	var all []time.Duration
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	all := merged(lats)
 	r := &BenchRead{Path: path, Requests: n.Load(), Errors: errs.Load(), RequestsPerS: float64(n.Load()) / el.Seconds(),
 		P50Millis: millis(pct(all, 0.5)), P99Millis: millis(pct(all, 0.99)), BytesPerReply: int(size.Load())}
 	if len(all) > 0 {
@@ -185,11 +191,7 @@ func benchIngest(ctx context.Context, client *http.Client, o BenchOptions) (*Ben
 	t0 := time.Now()
 	wg.Wait()
 	el := time.Since(t0)
-	var all []time.Duration
-	for _, l := range lats {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	all := merged(lats)
 	r := &BenchIngest{Batches: batches.Load(), Readings: acked.Load(), Errors: errs.Load(), ReadingsPerS: float64(acked.Load()) / el.Seconds(),
 		P99Millis: millis(pct(all, 0.99))}
 	if o.Count != nil {

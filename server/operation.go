@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -378,8 +379,8 @@ func (o *operation) scenario(ctx context.Context, p ScenarioParams, progress sce
 	for i := range su.PV {
 		su.PV[i].CapacityKW *= p.PVScale
 	}
-	su.Batteries = dropZero(su.Batteries)
-	su.PV = dropZeroPV(su.PV)
+	su.Batteries = slices.DeleteFunc(su.Batteries, func(b unit.Battery) bool { return b.CapacityKWh <= 0 })
+	su.PV = slices.DeleteFunc(su.PV, func(p unit.PVArray) bool { return p.CapacityKW <= 0 })
 	sc, err := run("scenario", &su, func(d *finance.Deal) {
 		d.Valuation.DiscountRate = p.DiscountRate
 		d.CREIT.PayoutRatio = p.PayoutRatio
@@ -388,26 +389,6 @@ func (o *operation) scenario(ctx context.Context, p ScenarioParams, progress sce
 		return nil, err
 	}
 	return &ScenarioResult{Policy: policy, Base: base, Scenario: sc}, nil
-}
-
-func dropZero(bs []unit.Battery) []unit.Battery {
-	out := bs[:0]
-	for _, b := range bs {
-		if b.CapacityKWh > 0 {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-func dropZeroPV(ps []unit.PVArray) []unit.PVArray {
-	out := ps[:0]
-	for _, p := range ps {
-		if p.CapacityKW > 0 {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // householdValues is each household's electricity use over the simulated year (kWh):
