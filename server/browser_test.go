@@ -217,6 +217,20 @@ func TestBrowserDashboard(t *testing.T) {
 	if st := run(t, ctx, "verdict", chromedp.AttributeValue(css("verdict"), "data-status")); st.Value != "verified" {
 		t.Errorf("proof verdict %q", st.Value)
 	}
+	if sig := run(t, ctx, "signature", chromedp.AttributeValue(css("verdict"), "data-signature")); sig.Value != "verified" {
+		t.Errorf("checkpoint signature %q, want verified in the browser", sig.Value)
+	}
+	// The browser's signature check rejects a note whose text was altered.
+	forged := run(t, ctx, "forged note", chromedp.Evaluate[[]string](`(async () => {
+		const cp = await (await fetch('/api/v1/ledger/checkpoint', {headers: {Authorization: 'Bearer ' + localStorage.getItem('lifang.token')}})).json();
+		const good = await window.lifang.verifyNote(cp.note, cp.public_keys);
+		const lines = cp.note.split('\n'); lines[1] = String(Number(lines[1]) + 1);
+		const bad = await window.lifang.verifyNote(lines.join('\n'), cp.public_keys);
+		return [String(good.length), String(bad.length)];
+	})()`, chromedp.EvalAwaitPromise))
+	if len(forged) != 2 || forged[0] != "1" || forged[1] != "0" {
+		t.Errorf("signature check on the real and the altered note: %v, want [1 0]", forged)
+	}
 
 	// 7. Accessibility basics on every page: each form control has a label, each button
 	// and link a name, each chart a title; and the overview fits a 375 px phone.

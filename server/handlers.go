@@ -316,6 +316,13 @@ func (s *Server) Ingest(ctx context.Context, in ingest.Input) (ingest.Result, er
 
 func b64(h [32]byte) string { return base64.StdEncoding.EncodeToString(h[:]) }
 
+func (s *Server) publicKeys() []string {
+	if s.cfg.PublicKeys == nil {
+		return []string{}
+	}
+	return s.cfg.PublicKeys
+}
+
 func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) {
 	size, note, err := s.cfg.Store.LatestCheckpoint(r.Context())
 	if err != nil || size == 0 {
@@ -327,7 +334,7 @@ func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "checkpoint root", err)
 		return
 	}
-	writeJSON(w, map[string]any{"origin": s.cfg.Log.Origin(), "size": size, "root": b64(root), "note": string(note)})
+	writeJSON(w, map[string]any{"origin": s.cfg.Log.Origin(), "size": size, "root": b64(root), "note": string(note), "public_keys": s.publicKeys()})
 }
 
 func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
@@ -362,7 +369,7 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 		ps[i] = b64(h)
 	}
 	writeJSON(w, map[string]any{"leaf_index": idx, "tree_size": size, "leaf": base64.StdEncoding.EncodeToString(leaf),
-		"leaf_hash": b64(ledger.LeafHash(leaf)), "proof": ps, "root": b64(root), "checkpoint_note": string(note)})
+		"leaf_hash": b64(ledger.LeafHash(leaf)), "proof": ps, "root": b64(root), "checkpoint_note": string(note), "public_keys": s.publicKeys()})
 }
 
 // export pages through the log's leaves for an auditor: [from, from+limit) of the

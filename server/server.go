@@ -42,6 +42,9 @@ type Config struct {
 
 	Store    store.Store
 	Log      *ledger.Log
+	// PublicKeys are the log's note verifier keys ("name+hash+key"), served with
+	// checkpoints and proofs so a browser can check the signature itself.
+	PublicKeys []string
 	Pipeline *ingest.Pipeline
 	Tokens   auth.TokenStore
 

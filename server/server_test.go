@@ -91,7 +91,7 @@ func newHarness(t testing.TB, cfg Config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Store, cfg.Log, cfg.Tokens = st, lg, tokens
+	cfg.Store, cfg.Log, cfg.Tokens, cfg.PublicKeys = st, lg, tokens, []string{vk}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func benchServe(args []string, stdout, stderr io.Writer) error {
 	}
 	lg := slog.New(slog.DiscardHandler)
 	srv, err := apiserver.New(apiserver.Config{Policies: []string{"business_as_usual", "rule_based"}, FinancePaths: 500,
-		Store: d.st, Log: d.log, Pipeline: d.pipeline(lg), Tokens: tokens, Logger: lg})
+		Store: d.st, Log: d.log, PublicKeys: d.vkeys, Pipeline: d.pipeline(lg), Tokens: tokens, Logger: lg})
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("privacy ledger: %w", err)
 	}
 	cfg := apiserver.Config{Unit: u, UnitName: *unitFile, Seed: *seed, Policies: strings.Split(*policies, ","), FinancePaths: *paths,
-		Store: d.st, Log: d.log, Pipeline: d.pipeline(lg), Tokens: tokens, Privacy: pl, Logger: lg}
+		Store: d.st, Log: d.log, PublicKeys: d.vkeys, Pipeline: d.pipeline(lg), Tokens: tokens, Privacy: pl, Logger: lg}
 	if *natsURL != "" {
 		b, err := bus.Connect(*natsURL, "lifang serve")
 		if err != nil {

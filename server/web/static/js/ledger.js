@@ -5,7 +5,7 @@ import { t, num, date, DASH } from './i18n.js';
 import { h, clear, table, stat, icon, id, nc } from './dom.js';
 import { api } from './api.js';
 import { whenReady, errorState, card, loading, health } from './ui.js';
-import { verifyInclusion, fromBase64, toHex, selfTest } from './merkle.js';
+import { verifyInclusion, verifyNote, fromBase64, toHex, selfTest } from './merkle.js';
 
 let selfTestResult = null;
 
@@ -95,16 +95,23 @@ async function verdict(p, cp) {
   const noteRoot = parseNote(p.checkpoint_note).root;
   const noteRootHex = noteRoot ? safeHex(noteRoot) : '';
   const noteMatches = !noteRootHex || noteRootHex === v.computedRoot;
-  const ok = v.ok && leafMatches && noteMatches;
+  // The note's Ed25519 signature, checked here against the log's public keys.
+  const keys = p.public_keys || [];
+  const signers = keys.length ? await verifyNote(p.checkpoint_note || '', keys) : [];
+  const sigOk = !keys.length || signers.length > 0;
+  const ok = v.ok && leafMatches && noteMatches && sigOk;
   const problems = [];
   if (v.error && !v.ok) problems.push(v.error === 'computed root does not match' ? t('ledger.rootMismatch') : v.error);
   if (!leafMatches) problems.push(t('ledger.leafMismatch'));
   if (!noteMatches) problems.push(t('ledger.noteMismatch'));
+  if (!sigOk) problems.push(t('ledger.sigBad'));
   const advanced = p.tree_size !== cp.size;
-  const box = h('div', { class: 'verdict ' + (ok ? 'ok' : 'fail'), role: 'status', 'data-testid': 'verdict', 'data-status': ok ? 'verified' : 'failed' },
+  const box = h('div', { class: 'verdict ' + (ok ? 'ok' : 'fail'), role: 'status', 'data-testid': 'verdict', 'data-status': ok ? 'verified' : 'failed',
+    'data-signature': signers.length ? 'verified' : keys.length ? 'failed' : 'unchecked' },
     icon(ok ? 'check' : 'cross'),
     h('div', {}, h('p', { class: 'verdict-title' }, ok ? t('ledger.verified') : t('ledger.failed')),
       h('p', {}, ok ? t('ledger.verifiedHint', { i: num(p.leaf_index), n: num(p.tree_size) }) : problems.join(' · ')),
+      signers.length ? h('p', { class: 'fine' }, t('ledger.sigOk', { who: signers.join(', ') })) : null,
       advanced ? h('p', { class: 'fine' }, t('ledger.advanced', { n: num(p.tree_size) })) : null));
   const hashes = h('dl', { class: 'hashes' },
     h('dt', {}, t('ledger.leafHash')), h('dd', {}, h('code', { class: 'hash', 'data-testid': 'computed-leaf-hash' }, v.leafHash || DASH)),

@@ -138,3 +138,27 @@ export async function selfTest() {
   }
   return { ok: errors.length === 0, root, checked, errors };
 }
+
+// verifyNote checks the Ed25519 signatures of a signed note (C2SP signed-note, as Go's
+// sumdb/note writes it) against verifier keys "name+hash+base64(0x01 || public key)",
+// and returns the names whose signature verifies over the note's text.
+export async function verifyNote(note, vkeys) {
+  const cut = note.indexOf('\n\n');
+  if (cut < 0 || !globalThis.crypto?.subtle) return [];
+  const text = new TextEncoder().encode(note.slice(0, cut + 1));
+  const sigs = note.slice(cut + 2).split('\n').filter((l) => l.startsWith('\u2014 '));
+  const ok = [];
+  for (const vk of vkeys || []) {
+    const [name, hash, key] = vk.split('+');
+    const kb = key ? fromBase64(key) : new Uint8Array();
+    if (kb.length !== 33 || kb[0] !== 1) continue;
+    const pub = await crypto.subtle.importKey('raw', kb.slice(1), { name: 'Ed25519' }, false, ['verify']);
+    for (const line of sigs) {
+      if (!line.startsWith('\u2014 ' + name + ' ')) continue;
+      const sig = fromBase64(line.slice(3 + name.length));
+      if (sig.length !== 68 || toHex(sig.slice(0, 4)) !== hash) continue;
+      if (await crypto.subtle.verify({ name: 'Ed25519' }, pub, sig.slice(4), text)) ok.push(name);
+    }
+  }
+  return ok;
+}
