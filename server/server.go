@@ -40,13 +40,13 @@ type Config struct {
 	Policies     []string
 	FinancePaths int // Monte Carlo paths of the finance block (default 2000)
 
-	Store    store.Store
-	Log      *ledger.Log
+	Store store.Store
+	Log   *ledger.Log
 	// PublicKeys are the log's note verifier keys ("name+hash+key"), served with
 	// checkpoints and proofs so a browser can check the signature itself.
 	PublicKeys []string
-	Pipeline *ingest.Pipeline
-	Tokens   auth.TokenStore
+	Pipeline   *ingest.Pipeline
+	Tokens     auth.TokenStore
 
 	// Privacy is the budget of the investor-facing aggregates; nil: an in-memory
 	// ledger of ε = 10 (per server run).
