@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -321,4 +324,53 @@ func TestMerkleJS(t *testing.T) {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+}
+
+// TestVerifyNoteJS checks the browser's Ed25519 signed-note verifier under Node against
+// notes signed by Go's sumdb/note, with keys whose base64 holds '+' and '/'.
+func TestVerifyNoteJS(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed: the browser test checks the signature in Chromium")
+	}
+	type noteCase struct {
+		Name string `json:"name"`
+		Note string `json:"note"`
+		VKey string `json:"vkey"`
+		Want int    `json:"want"`
+	}
+	var cases []noteCase
+	plus := 0
+	for i := 0; i < 40; i++ {
+		skey, vkey, err := note.GenerateKey(rand.Reader, "lifang.test/unit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(vkey, "+") > 2 {
+			plus++
+		}
+		signer, err := note.NewSigner(skey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := fmt.Sprintf("lifang.test/unit\n%d\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 10+i)
+		msg, err := note.Sign(&note.Note{Text: text}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, noteCase{"good", string(msg), vkey, 1},
+			noteCase{"altered text", strings.Replace(string(msg), fmt.Sprint(10+i), fmt.Sprint(11+i), 1), vkey, 0})
+	}
+	if plus == 0 {
+		t.Fatal("no key with '+' in its base64 among 40: the case this test is for was not exercised")
+	}
+	file := filepath.Join(t.TempDir(), "notes.json")
+	b, _ := json.Marshal(cases)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(node, filepath.Join("testdata", "note_vector.mjs"), file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
 }

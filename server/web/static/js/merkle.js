@@ -149,7 +149,9 @@ export async function verifyNote(note, vkeys) {
   const sigs = note.slice(cut + 2).split('\n').filter((l) => l.startsWith('\u2014 '));
   const ok = [];
   for (const vk of vkeys || []) {
-    const [name, hash, key] = vk.split('+');
+    // name+hash+key, where the base64 key may itself contain '+'.
+    const [name, hash, ...rest] = vk.split('+');
+    const key = rest.join('+');
     const kb = key ? fromBase64(key) : new Uint8Array();
     if (kb.length !== 33 || kb[0] !== 1) continue;
     const pub = await crypto.subtle.importKey('raw', kb.slice(1), { name: 'Ed25519' }, false, ['verify']);
