@@ -11,7 +11,11 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/lifang-community/lifang/examples"
 	"github.com/lifang-community/lifang/finance"
+	"github.com/lifang-community/lifang/ingest/citylearn"
+	"github.com/lifang-community/lifang/scenario"
+	"github.com/lifang-community/lifang/unit"
 )
 
 func init() {
@@ -141,4 +145,67 @@ func benchFinance(args []string, stdout, stderr io.Writer) error {
 	return printJSON(stdout, map[string]any{"benchmark": "finance", "paths": *paths, "months": *months, "workers": w,
 		"seconds": secs, "paths_per_second": float64(*paths) / secs, "path_months_per_second": float64(*paths) * float64(*months) / secs,
 		"wall_seconds_incl_setup": time.Since(t0).Seconds(), "waterfall_steps": len(d.Waterfall), "tranches": len(d.Tranches), "drivers": len(d.Risk.Drivers)})
+}
+
+func init() {
+	financeCommands["deal"] = runFinanceDeal
+}
+
+// runFinanceDeal writes the default structure of a unit's operated year as a deal file,
+// to be edited and run with `finance run --deal`.
+func runFinanceDeal(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("finance deal", "[--unit FILE.yaml] [--seed N] [--policy NAME] --out DEAL.json", stderr)
+	unitFile := fs.String("unit", "", "unit file (default: the embedded demo community)")
+	seed := fs.Uint64("seed", 0, "seed of the synthetic series (0: the unit's data.seed)")
+	policy := fs.String("policy", "mpc", "the operated policy whose year is structured")
+	out := fs.String("out", "", "deal file to write (JSON)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageError{"finance deal needs --out DEAL.json"}
+	}
+	if err := scenario.CheckPolicy(*policy); err != nil {
+		return usageError{"--policy: " + err.Error()}
+	}
+	var u *unit.Unit
+	var err error
+	if *unitFile == "" {
+		u, err = unit.Parse(examples.Community, "examples/community.yaml")
+	} else {
+		u, err = unit.Load(*unitFile)
+	}
+	if err != nil {
+		return err
+	}
+	s := *seed
+	if s == 0 {
+		s = u.Data.Seed
+	}
+	c, err := scenario.FromUnit(u, s, filepath.Dir(*unitFile), citylearn.Options{})
+	if err != nil {
+		return err
+	}
+	runs, err := c.Run([]string{*policy}, progress(stderr, *quiet))
+	if err != nil {
+		return err
+	}
+	d, err := finance.CommunityDeal(scenario.OperatingYear(c, runs[len(runs)-1]))
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := printJSON(f, d); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s, %d months, %d tranches; run it with: lifang finance run --deal %s --out DIR\n", *out, d.Name, d.Months, len(d.Tranches), *out)
+	return nil
 }

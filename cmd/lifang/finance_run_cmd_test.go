@@ -96,3 +96,20 @@ func TestBenchFinance(t *testing.T) {
 		t.Fatalf("bench output %s", stdout)
 	}
 }
+
+// TestFinanceDealRoundTrip: the demo's operated year written as a deal file runs.
+func TestFinanceDealRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	deal := filepath.Join(dir, "deal.json")
+	code, _, stderr := runCLI(t, "finance", "deal", "--policy", "rule_based", "--out", deal, "--quiet")
+	if code != 0 {
+		t.Fatalf("deal: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "finance", "run", "--deal", deal, "--paths", "100", "--out", dir, "--quiet")
+	if code != 0 || !strings.Contains(stdout, "distribution") {
+		t.Fatalf("run: exit %d: %s %s", code, stdout, stderr)
+	}
+	if code, _, _ := runCLI(t, "finance", "deal", "--policy", "nope", "--out", deal); code != exitUsage {
+		t.Fatalf("bad policy: exit %d", code)
+	}
+}
