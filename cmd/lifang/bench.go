@@ -35,7 +35,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return benchMILP(args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "demo" {
-		return usageError{"usage: lifang bench (demo [--runs N] [--seed N] | ingest --db PATH --readings N)"}
+		return usageError{"usage: lifang bench (demo|ingest|dispatch|milp|sd|finance|serve) [flags]; run `lifang bench NAME -h` for its flags"}
 	}
 	fs := newFlags("bench demo", "[--runs N] [--seed N]", stderr)
 	runs := fs.Int("runs", 3, "repetitions (the fastest and the mean are reported)")

@@ -34,15 +34,15 @@ func init() {
 		{"points", "write the point catalogue as a Brick model (Turtle)", runPoints},
 		{"quarantine", "list, replay or dismiss rejected input (quarantine list|replay|dismiss)", runQuarantine},
 		{"ledger", "the tamper-evident log: checkpoint, prove, consistency, leaf, rotate-key", runLedger},
-		{"verify", "the auditor's offline check of a database or an export", runVerify},
+		{"verify", "the auditor's offline check of a database, an export or a disclosure pack", runVerify},
 		{"export", "write a database's signed data for offline verification", runExport},
 		{"report", "write a verifiable disclosure pack: report.html/.pdf, pack.json and its signed data", runReport},
 		{"serve", "the API, the bilingual dashboard and jobs (auth by token; see lifang token)", runServe},
 		{"token", "issue, list and revoke API tokens for lifang serve (token create|list|revoke)", runToken},
 		{"forecast", "backtest forecasting models on a CSV of series; score anomaly detectors on NAB", runForecast},
 		{"sd", "system dynamics: run an XMILE model, or the conformance suite", runSD},
-		{"finance", "the finance engine: run a deal, the C-REIT bridge, XIRR", runFinance},
-		{"bench", "time whole runs and print JSON (bench demo | bench ingest)", runBench},
+		{"finance", "the finance engine: run or write a deal, the C-REIT bridge, XIRR (finance run|deal|bridge|xirr)", runFinance},
+		{"bench", "time whole runs and print JSON (bench demo|ingest|dispatch|milp|sd|finance|serve)", runBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println(version); return nil }},
 	}
 }
