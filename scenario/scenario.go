@@ -198,12 +198,9 @@ func (c *Case) Run(policies []string, progress Progress) ([]*PolicyRun, error) {
 	return c.RunContext(context.Background(), policies, progress)
 }
 
-// errCancelled unwinds a twin run from its progress callback when the context ends.
-type errCancelled struct{ err error }
-
-// RunContext is Run that stops (within one progress report) when ctx ends, returning
-// ctx's error.
-func (c *Case) RunContext(ctx context.Context, policies []string, progress Progress) (runs []*PolicyRun, err error) {
+// RunContext is Run that stops (within a simulated day) when ctx ends, returning ctx's
+// error.
+func (c *Case) RunContext(ctx context.Context, policies []string, progress Progress) ([]*PolicyRun, error) {
 	names := []string{Baseline}
 	for _, p := range policies {
 		if p == "bau" {
@@ -216,24 +213,18 @@ func (c *Case) RunContext(ctx context.Context, policies []string, progress Progr
 			names = append(names, p)
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	var runs []*PolicyRun
 	var base *kpi.Run
 	for _, name := range names {
 		pol, err := NewPolicy(name, c.Model)
 		if err != nil {
 			return nil, err
 		}
-		pr := func(done, total int) {
-			if e := ctx.Err(); e != nil {
-				panic(errCancelled{e})
-			}
-			if progress != nil {
-				progress("simulate "+name, done, total)
-			}
+		var pr twin.Progress
+		if progress != nil {
+			pr = func(done, total int) { progress("simulate "+name, done, total) }
 		}
-		res, err := runTwin(c, pol, pr)
+		res, err := twin.RunContext(ctx, c.Model, c.Inputs, pol, pr)
 		if cl, ok := pol.(interface{ Close() }); ok {
 			cl.Close()
 		}
@@ -253,19 +244,4 @@ func (c *Case) RunContext(ctx context.Context, policies []string, progress Progr
 		runs = append(runs, &PolicyRun{Name: name, Result: res, Statement: st, KPIs: k})
 	}
 	return runs, nil
-}
-
-// runTwin runs the twin, turning a cancellation raised by the progress callback back
-// into an error.
-func runTwin(c *Case, pol twin.Policy, pr twin.Progress) (res *twin.Result, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			ec, ok := r.(errCancelled)
-			if !ok {
-				panic(r)
-			}
-			res, err = nil, ec.err
-		}
-	}()
-	return twin.Run(c.Model, c.Inputs, pol, pr)
 }

@@ -441,6 +441,18 @@ func TestCancelJob(t *testing.T) {
 	if st != 200 || j.Status != jobCancelled {
 		t.Fatalf("%d %s", st, b)
 	}
+	// A simulation stops too: the twin checks the job's context once a simulated day.
+	st, _, b = h.do(t, auth.Admin, "POST", "/api/v1/jobs", []byte(`{"kind":"scenario"}`))
+	if st != 202 {
+		t.Fatalf("%d %s", st, b)
+	}
+	json.Unmarshal(b, &j)
+	time.Sleep(50 * time.Millisecond)
+	st, _, b = h.do(t, auth.Admin, "DELETE", "/api/v1/jobs/"+j.ID, nil)
+	json.Unmarshal(b, &j)
+	if st != 200 || j.Status != jobCancelled {
+		t.Fatalf("scenario: %d %s", st, b)
+	}
 }
 
 // TestBadInput: malformed, oversized and hostile requests get 4xx in the one error

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -13,11 +14,23 @@ type Progress func(done, total int)
 // Run simulates the unit under a policy for the whole horizon of the inputs. It is pure:
 // the same model, inputs and policy give the same result.
 func Run(m *Model, in *Inputs, p Policy, progress Progress) (*Result, error) {
+	return RunContext(context.Background(), m, in, p, progress)
+}
+
+// RunContext is Run that stops, returning ctx's error, when ctx ends (checked once a
+// simulated day).
+func RunContext(ctx context.Context, m *Model, in *Inputs, p Policy, progress Progress) (*Result, error) {
 	if err := in.Validate(m); err != nil {
 		return nil, fmt.Errorf("twin: %w", err)
 	}
 	r := newRun(m, in, p)
+	perDay := max(1, int(24*time.Hour/in.Step))
 	for t := 0; t < in.Steps; t++ {
+		if t%perDay == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		r.step(t)
 		if progress != nil && (t+1)%(in.Steps/20+1) == 0 {
 			progress(t+1, in.Steps)

@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -433,5 +435,16 @@ func TestRuleBasedForecasterSeesOnlyThePast(t *testing.T) {
 		if sp.lens[i] != step { // history ends just before the forecast's first step
 			t.Fatalf("forecast at step %d got %d steps of history", step, sp.lens[i])
 		}
+	}
+}
+
+// TestRunContextCancelled: a cancelled context stops the run with its error.
+func TestRunContextCancelled(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 3, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := RunContext(ctx, m, in, NewBusinessAsUsual(m), nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
 	}
 }
