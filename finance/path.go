@@ -562,21 +562,16 @@ func (s *sim) principal(st stepM, t int, avail *Fen) Fen {
 		}
 		*avail -= paid
 	}
-	// Scheduled principal still unpaid: the covering reserves (not the facility) pay it.
+	// Principal still unpaid that was scheduled (or is due at the legal final): the
+	// covering reserves (not the facility) pay it. A pass-through tranche's "due" is its
+	// whole balance, which reserves do not stand behind before its legal final.
 	for _, i := range st.tranches {
-		if s.prinDue[i] > 0 && !m.tr[i].pass && t < m.tr[i].legal {
-			short := s.cover(i, s.prinDue[i], nil, false)
-			p := s.prinDue[i] - short
-			if p > 0 {
-				s.payPrincipal(i, t, p)
-				paid += p
-			}
-		} else if s.prinDue[i] > 0 && t >= m.tr[i].legal {
-			short := s.cover(i, s.prinDue[i], nil, false)
-			if p := s.prinDue[i] - short; p > 0 {
-				s.payPrincipal(i, t, p)
-				paid += p
-			}
+		if s.prinDue[i] == 0 || (m.tr[i].pass && t < m.tr[i].legal) {
+			continue
+		}
+		if p := s.prinDue[i] - s.cover(i, s.prinDue[i], nil, false); p > 0 {
+			s.payPrincipal(i, t, p)
+			paid += p
 		}
 	}
 	return paid

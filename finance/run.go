@@ -260,9 +260,10 @@ func (m *model) annualRows(base *sim) []YearRow {
 			liqRepay += mo.LiquidityRepay
 			sponsor += mo.Sponsor
 			opening += mo.OpeningCash
-			r.ClosingDebt = 0
+		}
+		if last := min((y+1)*12, len(o.rows)) - 1; last >= 0 {
 			for _, i := range m.debtIdx {
-				r.ClosingDebt += mo.Balance[i]
+				r.ClosingDebt += o.rows[last].Balance[i]
 			}
 		}
 		r.DebtService = intPaid + prinPaid
@@ -305,7 +306,7 @@ func (m *model) valuation(base *sim) Valuation {
 	}
 	if issue := m.issueAmount(); issue > 0 && base.out.equityCash != nil {
 		cash := append([]float64{-issue.Yuan()}, base.out.equityCash...)
-		cash[len(cash)-1] += m.terminalEquity(base)
+		cash[len(cash)-1] += m.terminalValue(base)
 		if irr, err := IRRMonthly(cash); err == nil {
 			v.IRR = &irr
 		} else {
@@ -328,7 +329,8 @@ func (m *model) valuation(base *sim) Valuation {
 }
 
 // terminalValue is the asset's value at the horizon: the last twelve months' CFADS
-// capitalised at the terminal cap rate, or nothing when the operating right ends.
+// capitalised at the terminal cap rate, or nothing when the operating right ends. It is
+// also the unitholders' claim then: debt is repaid, or lost, by its legal final.
 func (m *model) terminalValue(base *sim) float64 {
 	c := m.d.Valuation.TerminalCapRate
 	if c <= 0 {
@@ -341,10 +343,6 @@ func (m *model) terminalValue(base *sim) float64 {
 	}
 	return s / c
 }
-
-// terminalEquity is the unitholders' claim at the horizon: the terminal value less
-// debt still outstanding (debt is repaid or lost by its legal final, so none).
-func (m *model) terminalEquity(base *sim) float64 { return m.terminalValue(base) }
 
 func (m *model) sensitivity(d *Deal) (*Sensitivity, error) {
 	shifts := d.Valuation.GridGrowth
@@ -446,7 +444,7 @@ func (m *model) trancheViews(base *sim) []TrancheView {
 			tv.Received = sum
 			if tv.Balance > 0 {
 				cash := append([]float64{-tv.Balance.Yuan()}, base.out.equityCash...)
-				cash[len(cash)-1] += m.terminalEquity(base)
+				cash[len(cash)-1] += m.terminalValue(base)
 				if irr, err := IRRMonthly(cash); err == nil {
 					tv.IRR = &irr
 				}

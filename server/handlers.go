@@ -412,8 +412,6 @@ type aggregateCache struct {
 	res map[string]map[string]any
 }
 
-var aggregates = aggregateCache{res: map[string]map[string]any{}}
-
 // householdEnergy releases the mean annual household electricity use under
 // differential privacy: each household contributes its own value clamped to
 // [0, 20,000] kWh; the budget ledger refuses releases past its (ε, δ).
@@ -428,6 +426,7 @@ func (s *Server) householdEnergy(w http.ResponseWriter, r *http.Request) {
 		eps = f
 	}
 	key := strconv.FormatFloat(eps, 'g', -1, 64)
+	aggregates := &s.aggregates
 	aggregates.mu.Lock()
 	defer aggregates.mu.Unlock()
 	budget := func() map[string]any {

@@ -76,8 +76,9 @@ type Server struct {
 	routes  []route
 	bootJob string
 
-	ingestMu sync.Mutex
-	events   *events
+	ingestMu   sync.Mutex
+	events     *events
+	aggregates aggregateCache
 }
 
 // route is one API endpoint and the permission it needs ("" anonymous, "*" any token).
@@ -120,7 +121,8 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.Privacy = l
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, auth: auth.NewAuthenticator(cfg.Tokens, cfg.Logger), metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: cfg.Logger, auth: auth.NewAuthenticator(cfg.Tokens, cfg.Logger), metrics: newMetrics(),
+		aggregates: aggregateCache{res: map[string]map[string]any{}}}
 	unitName := "demo"
 	if cfg.Unit != nil {
 		unitName = cfg.Unit.Name
@@ -265,11 +267,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 		writeError(w, http.StatusInternalServerError, "internal", "encoding the response failed")
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.Write(append(b, '\n'))
+	writeRaw(w, append(b, '\n'))
 }
 
 // writeError writes the one error shape.

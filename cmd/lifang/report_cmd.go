@@ -105,14 +105,11 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 func runVerifyPack(dir, key string, asJSON bool, stdout io.Writer) error {
 	opt := disclosure.VerifyOptions{Version: version}
 	if key != "" {
-		if strings.HasPrefix(key, "@") {
-			b, err := os.ReadFile(key[1:])
-			if err != nil {
-				return err
-			}
-			key = strings.TrimSpace(string(b))
+		k, err := readKeyFlag(key)
+		if err != nil {
+			return err
 		}
-		opt.Keys = []string{key}
+		opt.Keys = []string{k}
 	}
 	rep, err := disclosure.Verify(context.Background(), dir, opt)
 	if rep != nil {

@@ -64,13 +64,9 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	fromData := true
 	if *key != "" {
-		k := *key
-		if strings.HasPrefix(k, "@") {
-			b, err := os.ReadFile(k[1:])
-			if err != nil {
-				return err
-			}
-			k = strings.TrimSpace(string(b))
+		k, err := readKeyFlag(*key)
+		if err != nil {
+			return err
 		}
 		vkeys, fromData = []string{k}, false
 	}
@@ -138,4 +134,16 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "exported %d leaves to %s\n", n, *out)
 	return nil
+}
+
+// readKeyFlag is a --key value: a verifier key, or @FILE holding one.
+func readKeyFlag(k string) (string, error) {
+	if !strings.HasPrefix(k, "@") {
+		return k, nil
+	}
+	b, err := os.ReadFile(k[1:])
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }

@@ -167,16 +167,12 @@ func decodeList(payload []byte, field string) ([]json.RawMessage, error) {
 // decodeReading decodes a reading object; point is the point named by the topic, or
 // "" when the object must carry its own.
 func decodeReading(raw []byte, point string) (reading.Reading, error) {
-	var (
-		r        reading.Reading
-		problems []string
-		seen     = map[string]bool{}
-		fields   = []string{"point", "timestamp", "value", "unit", "quality"}
-	)
+	var r reading.Reading
+	fields := []string{"point", "timestamp", "value", "unit", "quality"}
 	if point != "" {
 		r.Point, fields = point, fields[1:]
 	}
-	err := members(raw, func(name string, v json.RawMessage) error {
+	err := decodeObject(raw, fields, len(fields)-1, func(name string, v json.RawMessage) (bool, error) { // quality is optional
 		var err error
 		switch {
 		case name == "point" && point == "":
@@ -194,34 +190,18 @@ func decodeReading(raw []byte, point string) (reading.Reading, error) {
 				r.Quality, err = reading.ParseQuality(s)
 			}
 		default:
-			problems = append(problems, fmt.Sprintf("unknown field %q (want %s)", name, strings.Join(fields, ", ")))
-			return nil
+			return false, nil
 		}
-		seen[name] = true
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("field %q: %v", name, err))
-		}
-		return nil
+		return true, err
 	})
-	if err != nil {
-		return r, err
-	}
-	problems = append(problems, missing(seen, fields[:len(fields)-1])...) // quality is optional
-	if len(problems) > 0 {
-		return r, errors.New(strings.Join(problems, "; "))
-	}
-	return r, nil
+	return r, err
 }
 
 // decodeEvent decodes an event object.
 func decodeEvent(raw []byte) (reading.Event, error) {
-	var (
-		e        = reading.Event{Attrs: map[string]string{}}
-		problems []string
-		seen     = map[string]bool{}
-		fields   = []string{"kind", "source", "timestamp", "attrs"}
-	)
-	err := members(raw, func(name string, v json.RawMessage) error {
+	e := reading.Event{Attrs: map[string]string{}}
+	fields := []string{"kind", "source", "timestamp", "attrs"}
+	err := decodeObject(raw, fields, len(fields)-1, func(name string, v json.RawMessage) (bool, error) { // attrs is optional
 		var err error
 		switch name {
 		case "kind":
@@ -242,23 +222,40 @@ func decodeEvent(raw []byte) (reading.Event, error) {
 				return nil
 			})
 		default:
-			problems = append(problems, fmt.Sprintf("unknown field %q (want %s)", name, strings.Join(fields, ", ")))
-			return nil
+			return false, nil
 		}
-		seen[name] = true
-		if err != nil {
+		return true, err
+	})
+	return e, err
+}
+
+// decodeObject decodes a JSON object strictly: field sets one member and reports
+// whether it knows it; every unknown member, bad value and missing required field (the
+// first nRequired of fields) is one problem, all reported together.
+func decodeObject(raw []byte, fields []string, nRequired int, field func(name string, v json.RawMessage) (bool, error)) error {
+	var problems []string
+	seen := map[string]bool{}
+	err := members(raw, func(name string, v json.RawMessage) error {
+		known, err := field(name, v)
+		switch {
+		case !known:
+			problems = append(problems, fmt.Sprintf("unknown field %q (want %s)", name, strings.Join(fields, ", ")))
+		case err != nil:
+			seen[name] = true
 			problems = append(problems, fmt.Sprintf("field %q: %v", name, err))
+		default:
+			seen[name] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return e, err
+		return err
 	}
-	problems = append(problems, missing(seen, fields[:len(fields)-1])...) // attrs is optional
+	problems = append(problems, missing(seen, fields[:nRequired])...)
 	if len(problems) > 0 {
-		return e, errors.New(strings.Join(problems, "; "))
+		return errors.New(strings.Join(problems, "; "))
 	}
-	return e, nil
+	return nil
 }
 
 func missing(seen map[string]bool, required []string) []string {
