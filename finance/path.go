@@ -223,8 +223,9 @@ func (s *sim) month(t, y int) error {
 	var feesDue Fen
 	feeDue := s.feeDue
 	for i, f := range m.fees {
-		feeDue[i] = f.Monthly + debtBal.MulRate(f.RateOnDebt/12) + s.feeArrears[i]
-		feesDue += f.Monthly + debtBal.MulRate(f.RateOnDebt/12)
+		fee := f.Monthly + debtBal.MulRate(f.RateOnDebt/12)
+		feeDue[i] = fee + s.feeArrears[i]
+		feesDue += fee
 	}
 
 	// 3. Projection.
