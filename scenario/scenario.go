@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/lifang-community/lifang/demo"
 	"github.com/lifang-community/lifang/forecast"
@@ -244,4 +245,29 @@ func (c *Case) RunContext(ctx context.Context, policies []string, progress Progr
 		runs = append(runs, &PolicyRun{Name: name, Result: res, Statement: st, KPIs: k})
 	}
 	return runs, nil
+}
+
+// Window returns the case cut to days days from start (a local midnight inside the
+// unit's period): `lifang simulate --start --days`, and the period a site emulator runs.
+func (c *Case) Window(start time.Time, days int) (*Case, error) {
+	in := c.Inputs
+	off := start.Sub(in.Start)
+	if off < 0 || off%in.Step != 0 {
+		return nil, fmt.Errorf("scenario: start %s is not a step of the unit's period (from %s, every %v)", start.Format(time.RFC3339), in.Start.Format(time.RFC3339), in.Step)
+	}
+	if days <= 0 {
+		return nil, fmt.Errorf("scenario: %d days: want at least 1", days)
+	}
+	from, n := int(off/in.Step), int(time.Duration(days)*24*time.Hour/in.Step)
+	if from+n > in.Steps {
+		return nil, fmt.Errorf("scenario: %d days from %s run past the unit's period, which ends %s", days, start.Format(time.RFC3339),
+			in.Start.Add(time.Duration(in.Steps)*in.Step).Format(time.RFC3339))
+	}
+	w, err := in.Window(from, n)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	out := *c
+	out.Inputs = w
+	return &out, nil
 }

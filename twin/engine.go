@@ -23,7 +23,7 @@ func RunContext(ctx context.Context, m *Model, in *Inputs, p Policy, progress Pr
 	if err := in.Validate(m); err != nil {
 		return nil, fmt.Errorf("twin: %w", err)
 	}
-	r := newRun(m, in, p)
+	r := newRun(m, in, p.Name())
 	perDay := max(1, int(24*time.Hour/in.Step))
 	for t := 0; t < in.Steps; t++ {
 		if t%perDay == 0 {
@@ -31,7 +31,8 @@ func RunContext(ctx context.Context, m *Model, in *Inputs, p Policy, progress Pr
 				return nil, err
 			}
 		}
-		r.step(t)
+		o := r.begin(t)
+		r.apply(t, o, p.Decide(o))
 		if progress != nil && (t+1)%(in.Steps/20+1) == 0 {
 			progress(t+1, in.Steps)
 		}
@@ -46,7 +47,6 @@ func RunContext(ctx context.Context, m *Model, in *Inputs, p Policy, progress Pr
 type run struct {
 	m   *Model
 	in  *Inputs
-	pol Policy
 	res *Result
 	dt  float64
 
@@ -78,7 +78,9 @@ type run struct {
 	obs      Observation
 	evKW     []float64 // per-step scratch: charger power
 	batKW    []float64 // per-step scratch: battery power
-	started  map[int]bool
+	// evApplied and batApplied are the step's charger and battery powers as applied.
+	evApplied, batApplied []float64
+	started               map[int]bool
 }
 
 // dayAcc accumulates a battery's stress over the current day.
@@ -90,10 +92,10 @@ type dayAcc struct {
 	socMin, socMax     float64
 }
 
-func newRun(m *Model, in *Inputs, p Policy) *run {
+func newRun(m *Model, in *Inputs, policy string) *run {
 	dt := in.Step.Hours()
-	r := &run{m: m, in: in, pol: p, dt: dt, stepsPerDay: int(math.Round(24 / dt))}
-	res := &Result{Policy: p.Name(), Start: in.Start, Step: in.Step, Steps: in.Steps, DtH: dt}
+	r := &run{m: m, in: in, dt: dt, stepsPerDay: int(math.Round(24 / dt))}
+	res := &Result{Policy: policy, Start: in.Start, Step: in.Step, Steps: in.Steps, DtH: dt}
 	r.res = res
 	n := in.Steps
 	s := &res.Series
@@ -128,6 +130,8 @@ func newRun(m *Model, in *Inputs, p Policy) *run {
 	r.stress = make([]dayAcc, len(r.bats))
 	r.batKW = make([]float64, len(r.bats))
 	r.evKW = make([]float64, len(m.Chargers))
+	r.batApplied = make([]float64, len(r.bats))
+	r.evApplied = make([]float64, len(m.Chargers))
 	r.started = map[int]bool{}
 	for i := range r.stress {
 		r.resetDay(i)
@@ -247,11 +251,11 @@ func (r *run) observe(t int) *Observation {
 		o.PriceAhead = append(o.PriceAhead, r.priceAhead(t, k))
 	}
 	for i, b := range r.bats {
-		o.Batteries[i] = BatteryState{EnergyKWh: b.energyKWh, MinKWh: b.minKWh(), MaxKWh: b.maxKWh(), PowerKW: b.spec.PowerKW,
+		o.Batteries[i] = BatteryState{ID: b.spec.Name, EnergyKWh: b.energyKWh, MinKWh: b.minKWh(), MaxKWh: b.maxKWh(), PowerKW: b.spec.PowerKW,
 			EtaCharge: b.spec.EtaCharge, EtaDischarge: b.spec.EtaDischarge}
 	}
 	for c, ch := range m.Chargers {
-		cs := ChargerState{Efficiency: ch.Efficiency}
+		cs := ChargerState{ID: ch.Name, Efficiency: ch.Efficiency}
 		if k := r.curSess[c]; k >= 0 {
 			s := r.sessions[c][k]
 			cs.Connected, cs.NeedKWh, cs.StepsLeft = true, r.needKWh[c], s.Depart-t
@@ -308,11 +312,9 @@ func (r *run) priceAhead(t, k int) float64 {
 	return r.price[i]
 }
 
-func (r *run) step(t int) {
-	in, m, dt := r.in, r.m, r.dt
-	day := t / r.stepsPerDay
-	month := r.months[t]
-
+// begin runs the events at the start of step t and returns its observation.
+func (r *run) begin(t int) *Observation {
+	in := r.in
 	// Events at the start of the step: departures, arrivals, job windows, parking releases.
 	for c := range r.curSess {
 		if k := r.curSess[c]; k >= 0 && r.sessions[c][k].Depart <= t {
@@ -335,11 +337,16 @@ func (r *run) step(t int) {
 		l.free(t)
 	}
 	for _, b := range r.bats {
-		b.selfDischarge(dt)
+		b.selfDischarge(r.dt)
 	}
+	return r.observe(t)
+}
 
-	o := r.observe(t)
-	sp := r.pol.Decide(o)
+// apply runs step t under the setpoints decided on its observation o.
+func (r *run) apply(t int, o *Observation, sp Setpoints) {
+	in, m, dt := r.in, r.m, r.dt
+	day := t / r.stepsPerDay
+	month := r.months[t]
 
 	// Shiftable runs: start what the policy chose, force what reached its deadline.
 	r.startJobs(t, sp.StartJobs)
@@ -399,6 +406,7 @@ func (r *run) step(t int) {
 
 	// Apply to devices.
 	evAC := 0.0
+	copy(r.evApplied, evKW)
 	for c, p := range evKW {
 		if p <= 0 {
 			continue
@@ -411,6 +419,7 @@ func (r *run) step(t int) {
 	batNet := 0.0
 	for i, b := range r.bats {
 		p := b.apply(batKW[i], dt)
+		r.batApplied[i] = p
 		batNet += p
 		r.accumulate(i, t, p)
 	}

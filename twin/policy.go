@@ -51,6 +51,7 @@ type Observation struct {
 
 // BatteryState is a battery at the start of the step.
 type BatteryState struct {
+	ID                        string // the unit's battery name
 	EnergyKWh, MinKWh, MaxKWh float64
 	PowerKW                   float64
 	EtaCharge, EtaDischarge   float64
@@ -58,6 +59,7 @@ type BatteryState struct {
 
 // ChargerState is a charging point; Connected is false when no EV is plugged in.
 type ChargerState struct {
+	ID        string // the charging point's name: the unit's charger group, "/k" when the group has several
 	Connected bool
 	PowerKW   float64 // max AC power for this EV now
 	// NeedKWh is the energy still to deliver to the EV's battery.

@@ -79,6 +79,9 @@ var runoffBySurface = map[string]float64{
 // ApplyDefaults replaces omitted (zero) fields with the defaults above. It is
 // idempotent and never overwrites a non-zero value.
 func (u *Unit) ApplyDefaults() {
+	if u.Site != nil {
+		defer u.Site.applyDefaults()
+	}
 	orStr(&u.Location.TimeZone, DefaultTimeZone)
 	orInt(&u.Simulation.Hours, DefaultHours)
 	orInt(&u.Simulation.StepMinutes, DefaultStepMinutes)

@@ -158,6 +158,8 @@ func (d *decoder) walk(n *yaml.Node, t reflect.Type, path string) {
 		return // leaves the zero value: the default
 	}
 	switch t.Kind() {
+	case reflect.Pointer: // an optional section
+		d.walk(n, t.Elem(), path)
 	case reflect.Struct:
 		d.mapping(n, t, path, false)
 	case reflect.Slice:

@@ -26,6 +26,8 @@ type Unit struct {
 	Resilience Resilience `yaml:"resilience,omitempty"`
 	Finance    Finance    `yaml:"finance,omitempty"`
 	Data       DataSource `yaml:"data"`
+	// Site commissions the unit for live operation (nil: simulation only).
+	Site *Site `yaml:"site,omitempty"`
 }
 
 // Finance are the levers of the C-REIT structure the finance engine gives the operated

@@ -108,6 +108,7 @@ func (u *Unit) validate() Errors {
 	c.costs(u)
 	c.finance(&u.Finance)
 	c.data(&u.Data, len(u.Buildings))
+	c.site(u)
 	return c.errs
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/lifang-community/lifang/examples"
 	"github.com/lifang-community/lifang/ingest/citylearn"
@@ -48,8 +49,22 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	batKWh := fs.Float64("battery-kwh-per-building", 0, "CityLearn: battery kWh for each building whose battery is autosize")
 	batKW := fs.Float64("battery-kw-per-building", 0, "CityLearn: battery kW (0: kWh / 2)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	startText := fs.String("start", "", "simulate only from this time (RFC 3339, a local midnight inside the unit's period)")
+	days := fs.Int("days", 0, "with --start: how many days to simulate")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var start time.Time
+	if *startText != "" {
+		var err error
+		if start, err = time.Parse(time.RFC3339, *startText); err != nil {
+			return usageError{fmt.Sprintf("--start %q: want RFC 3339, e.g. 2025-07-14T00:00:00+08:00", *startText)}
+		}
+		if *days <= 0 {
+			return usageError{"--start needs --days N (N >= 1)"}
+		}
+	} else if *days != 0 {
+		return usageError{"--days needs --start"}
 	}
 	if *unitFile == "" && *clDir == "" {
 		return usageError{"give --unit FILE.yaml, --citylearn DIR, or both (the unit then prices the dataset)"}
@@ -89,6 +104,11 @@ func runSimulate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !start.IsZero() {
+		if c, err = c.Window(start, *days); err != nil {
+			return err
+		}
+	}
 	return simulateAndWrite(c, policies, *out, stdout, prog)
 }
 
@@ -116,7 +136,11 @@ func simulateAndWrite(c *scenario.Case, policies []string, out string, stdout io
 		return err
 	}
 	sum := scenario.Summarise(c, runs)
-	if sum.Finance, err = scenario.Finance(context.Background(), c, runs, 2000, prog); err != nil {
+	if span := time.Duration(c.Inputs.Steps) * c.Inputs.Step; span < 365*24*time.Hour {
+		// A C-REIT is valued on an operating year; a shorter window would be scaled up
+		// from one season.
+		sum.FinanceError = fmt.Sprintf("not valued: the run covers %v, finance needs a year", span)
+	} else if sum.Finance, err = scenario.Finance(context.Background(), c, runs, 2000, prog); err != nil {
 		// The operation is reported either way; the finance block says why it is absent.
 		sum.FinanceError = err.Error()
 		prog("finance skipped: "+err.Error(), 0, 1)

@@ -48,6 +48,10 @@ type Config struct {
 	// unacknowledged messages — while the subscriber is down (default 24 h, whole
 	// seconds). Added to the brief's Config: redelivery after a crash needs it.
 	SessionExpiry time.Duration
+	// Subscribed, when set, is called each time the subscription is in place (after
+	// every reconnect): a live controller announces itself only once its meters'
+	// messages will reach the ledger.
+	Subscribed func()
 }
 
 // withDefaults returns cfg with zero fields defaulted, or an error wrapping ErrConfig

@@ -144,6 +144,9 @@ func session(ctx context.Context, cfg Config, sink ingest.Sink, log *slog.Logger
 	}
 	cancel()
 	log.InfoContext(ctx, "mqtt subscribed", "topics", cfg.topics(), "qos", cfg.QoS, "session_present", ca.SessionPresent, "deferred", !subscribed)
+	if cfg.Subscribed != nil {
+		cfg.Subscribed() // a deferred subscription still has the session's: messages flow
+	}
 
 	var (
 		pend     []*paho.Publish // in arrival order, the order acks must go in

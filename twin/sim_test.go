@@ -1,0 +1,95 @@
+package twin
+
+import (
+	"reflect"
+	"testing"
+)
+
+// A Sim stepped with a policy's decisions gives exactly Run's result.
+func TestSimMatchesRun(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 10, 3)
+	want, err := Run(m, in, NewRuleBased(m), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSim(m, in, "rule_based")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewRuleBased(m)
+	var imported float64
+	for !s.Done() {
+		o, err := s.Observe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := s.Observe() // idempotent within a step
+		if again != o {
+			t.Fatal("Observe twice in one step gave two observations")
+		}
+		out, err := s.Apply(p.Decide(o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		imported += out.ImportKW * in.Step.Hours()
+		if len(out.Batteries) != 1 || len(out.ChargerKW) != 2 {
+			t.Fatalf("outcome has %d batteries, %d chargers", len(out.Batteries), len(out.ChargerKW))
+		}
+	}
+	if _, err := s.Observe(); err != ErrFinished {
+		t.Fatalf("Observe after the horizon: %v, want ErrFinished", err)
+	}
+	got := s.Finish()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("stepped result differs from Run's: import %.6f vs %.6f kWh", got.Energy.ImportKWh, want.Energy.ImportKWh)
+	}
+	if d := imported - want.Energy.ImportKWh; d > 1e-6 || d < -1e-6 {
+		t.Fatalf("outcomes sum to %.6f kWh imported, result says %.6f", imported, want.Energy.ImportKWh)
+	}
+}
+
+func TestObservationCarriesAssetIDs(t *testing.T) {
+	m := smallModel()
+	s, err := NewSim(m, smallInputs(m, 1, 1), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := s.Observe()
+	if o.Batteries[0].ID != "bess" || o.Chargers[1].ID != "c2" {
+		t.Fatalf("ids %q %q, want bess c2", o.Batteries[0].ID, o.Chargers[1].ID)
+	}
+}
+
+func TestWindow(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 6, 2)
+	w, err := in.Window(48, 72)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Steps != 72 || !w.Start.Equal(in.Start.Add(48*in.Step)) {
+		t.Fatalf("window: %d steps from %v", w.Steps, w.Start)
+	}
+	if w.BuildingLoadKW[1][5] != in.BuildingLoadKW[1][53] || w.RainMM[71] != in.RainMM[119] {
+		t.Fatal("series not shifted by 48 steps")
+	}
+	// Days 2, 3 and 4 of smallInputs have one session, job and rental request each.
+	if len(w.EVSessions) != 3 || w.EVSessions[0].Arrive != 18 || w.EVSessions[0].Depart != 31 {
+		t.Fatalf("sessions %+v", w.EVSessions)
+	}
+	if len(w.Jobs) != 3 || w.Jobs[0].Earliest != 19 || len(w.RentalRequests) != 3 || w.RentalRequests[0].Day != 0 {
+		t.Fatalf("jobs %+v rentals %+v", w.Jobs, w.RentalRequests)
+	}
+	if err := w.Validate(m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(m, w, NewRuleBased(m), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][2]int{{-1, 5}, {0, 0}, {100, 100}, {5, 10}} {
+		if _, err := in.Window(bad[0], bad[1]); err == nil {
+			t.Errorf("Window(%d, %d) accepted", bad[0], bad[1])
+		}
+	}
+}
