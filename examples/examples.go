@@ -7,3 +7,9 @@ import _ "embed"
 //
 //go:embed community.yaml
 var Community []byte
+
+// Site is examples/site.yaml: the demo community commissioned for live operation
+// (`lifang sitesim --unit demo-site`).
+//
+//go:embed site.yaml
+var Site []byte

@@ -507,7 +507,7 @@ func validEvent(e reading.Event, now time.Time, skew time.Duration) error {
 			return fmt.Errorf("attribute: %w", err)
 		}
 		if v != "" {
-			if err := reading.ValidName(v); err != nil {
+			if err := reading.ValidAttrValue(v); err != nil {
 				return fmt.Errorf("attribute %s: %w", k, err)
 			}
 		}

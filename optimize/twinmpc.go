@@ -24,7 +24,13 @@ type TwinMPC struct {
 	house, pv []float64
 	session   *solver.Session
 	Fallbacks int
+	plan      []float64
 }
+
+// LastPlan is the fleet battery power (kW, + charge) the last step's plan scheduled for
+// each step of its horizon (nil when it fell back to the rule-based decision): what the
+// operator view shows against what happened.
+func (p *TwinMPC) LastPlan() []float64 { return p.plan }
 
 // NewTwinMPC makes the policy; Close frees its solver.
 func NewTwinMPC(m *twin.Model) (*TwinMPC, error) {
@@ -103,7 +109,12 @@ func (p *TwinMPC) Decide(o *twin.Observation) twin.Setpoints {
 	plan, err := dispatch(p.session, net, o.PriceAhead[:h], o.ExportCNYPerKWh, b, o.DtH, false, 0, p.TimeLimit, caps)
 	if err != nil {
 		p.Fallbacks++
+		p.plan = nil
 		return sp // the rule-based battery decision stands
+	}
+	p.plan = p.plan[:0]
+	for k := range plan.ChargeKW {
+		p.plan = append(p.plan, plan.ChargeKW[k]-plan.DischargeKW[k])
 	}
 	c, d = plan.ChargeKW[0], plan.DischargeKW[0]
 	var fleet float64

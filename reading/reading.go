@@ -106,6 +106,25 @@ func ValidName(s string) error {
 	return nil
 }
 
+// MaxAttrValue is the longest event attribute value, in bytes: enough for a
+// controller decision's observation (base64url JSON) while a batch's events still fit
+// the ledger's 64 KiB entries.
+const MaxAttrValue = 32 << 10
+
+// ValidAttrValue reports whether s can be an event attribute's value: what ValidName
+// allows, up to MaxAttrValue bytes.
+func ValidAttrValue(s string) error {
+	if len(s) > MaxAttrValue {
+		return fmt.Errorf("value of %d bytes, want <= %d", len(s), MaxAttrValue)
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || c == '\t' || c == '=' || c == ';' || c == 0xfffd {
+			return fmt.Errorf("value contains %q", c)
+		}
+	}
+	return nil
+}
+
 // FormatValue is the canonical text of a value: the shortest decimal that parses back
 // to the same float64.
 func FormatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

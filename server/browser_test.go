@@ -193,7 +193,7 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// 4. Every page renders its content.
 	pages := []struct{ route, wait string }{
-		{"energy", "chart-import"}, {"forecasts", "chart-forecast"}, {"parking", "parking-table"}, {"water", "page-title"},
+		{"energy", "chart-import"}, {"site", "site-none"}, {"forecasts", "chart-forecast"}, {"parking", "parking-table"}, {"water", "page-title"},
 		{"rentals", "rentals-table"}, {"ledger", "ledger-checkpoint"}, {"finance", "chart-fan"}, {"scenarios", "scenario-form"},
 	}
 	for i, p := range pages {
@@ -249,10 +249,63 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// 8. An investor sees finance but not operations.
 	do(t, ctx, "investor", chromedp.Navigate(base+"#token="+h.tokens[auth.Investor]), awaitReady, chromedp.Sleep(300*time.Millisecond))
-	if hidden := run(t, ctx, "nav", chromedp.Evaluate[bool](`document.querySelector('[data-testid="nav-energy"]').closest('li').hidden`)); !hidden {
-		t.Error("the investor sees the energy page in the navigation")
+	for _, page := range []string{"energy", "site"} {
+		if hidden := run(t, ctx, "nav", chromedp.Evaluate[bool](`document.querySelector('[data-testid="nav-`+page+`"]').closest('li').hidden`)); !hidden {
+			t.Errorf("the investor sees the %s page in the navigation", page)
+		}
 	}
 	do(t, ctx, "investor finance", chromedp.Click(css("nav-finance")), chromedp.WaitVisible(css("tranche-table")), shot(t, "14-investor-finance"))
+}
+
+// TestBrowserSite drives the site page on the seeded site of siteHarness: the device table
+// with one badge per device (online, stale, offline), the alarms and the plan chart; an
+// override set through the form by the operator, then listed; no form for the auditor.
+func TestBrowserSite(t *testing.T) {
+	h := siteHarness(t)
+	ctx, done := browser(t)
+	defer done()
+	open := func(role auth.Role) {
+		t.Helper()
+		do(t, ctx, "site as "+string(role), chromedp.Navigate("about:blank"), chromedp.Navigate(h.ts.URL+"/#/site?token="+h.tokens[role]), awaitReady,
+			chromedp.WaitVisible(css("site-devices")))
+	}
+	open(auth.Operator)
+	do(t, ctx, "plan chart", chromedp.WaitVisible(css("chart-site-plan")), shot(t, "20-site-operator"))
+	rows := run(t, ctx, "device rows", chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('[data-testid="site-devices"] tbody tr')]
+		.map((r) => [r.querySelector('th').textContent, r.querySelector('[data-status]').dataset.status + ' ' + r.textContent]))`))
+	if len(rows) != 9 {
+		t.Errorf("%d device rows, want 9: %v", len(rows), rows)
+	}
+	for id, want := range map[string]string{"grid-main": "online 在线", "feeder-a": "stale 数据陈旧", "ev/1": "offline 离线", "gate-a": "offline 离线"} {
+		status, label, _ := strings.Cut(want, " ")
+		if !strings.HasPrefix(rows[id], status+" ") || !strings.Contains(rows[id], label) {
+			t.Errorf("row %s: %q, want status %s shown as %s", id, rows[id], status, label)
+		}
+	}
+	if r := rows["bess-1"]; !strings.Contains(r, "set_power -10.000") || !strings.Contains(r, "已确认") || !strings.Contains(r, "62 %") {
+		t.Errorf("bess-1 row %q: want its SoC, last command and answer", r)
+	}
+	if r := rows["ev/1"]; !strings.Contains(r, "32 A") || !strings.Contains(r, "超时") {
+		t.Errorf("ev/1 row %q: want the timed-out command", r)
+	}
+	if n := run(t, ctx, "alarms", chromedp.Evaluate[[]int](`['site-open', 'site-cleared'].map((id) => document.querySelectorAll('[data-testid="' + id + '"] tbody tr').length)`)); len(n) != 2 || n[0] != 2 || n[1] != 1 {
+		t.Errorf("open and cleared alarm rows %v, want [2 1]", n)
+	}
+	if txt := run(t, ctx, "as of", chromedp.Text(css("site-as-of"))); !strings.Contains(txt, "12") || !strings.Contains(txt, "mpc") {
+		t.Errorf("decision line %q", txt)
+	}
+	if problems := run(t, ctx, "a11y site", chromedp.Evaluate[[]string](a11yCheck)); len(problems) > 0 {
+		t.Errorf("site: accessibility: %v", problems)
+	}
+	do(t, ctx, "override", chromedp.SetValue(chromedp.CSS("#ov-kw"), "-20"), chromedp.SetValue(chromedp.CSS("#ov-reason"), "browser test"),
+		chromedp.Click(css("override-submit")), waitText(css("override-msg"), "the ledger leaf", contains("账本")), shot(t, "21-site-override"))
+	if txt := run(t, ctx, "overrides", chromedp.Text(css("site-overrides"))); !strings.Contains(txt, "生效") || !strings.Contains(txt, "-20") {
+		t.Errorf("overrides table %q: want the new override, active", txt)
+	}
+	open(auth.Auditor)
+	if n := run(t, ctx, "auditor form", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="override-form"]').length`)); n != 0 {
+		t.Error("the auditor sees the override form")
+	}
 }
 
 // a11yCheck lists visible form controls without a label, buttons and links without an

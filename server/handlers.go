@@ -52,6 +52,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET", "/api/v1/jobs/{id}", auth.Run, s.getJob},
 		{"DELETE", "/api/v1/jobs/{id}", auth.Run, s.cancelJob},
 		{"GET", "/api/v1/jobs/{id}/events", auth.Run, s.jobEvents},
+		{"GET", "/api/v1/site", auth.ReadOperations, s.siteView},
+		{"GET", "/api/v1/site/plan", auth.ReadOperations, s.sitePlan},
+		// An override changes how the site is operated: configure, which operators and
+		// admins hold (auditors and investors change nothing).
+		{"POST", "/api/v1/site/overrides", auth.Configure, s.postOverride},
 	}
 }
 
@@ -65,6 +70,7 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	s.metrics.write(&b)
 	fmt.Fprintf(&b, "# HELP lifang_ledger_tree_size Leaves in the transparency log.\n# TYPE lifang_ledger_tree_size gauge\nlifang_ledger_tree_size %d\n", s.cfg.Log.Size())
+	s.writeSiteMetrics(r.Context(), &b)
 	sp := s.cfg.Privacy.Spent()
 	fmt.Fprintf(&b, "# HELP lifang_privacy_epsilon_spent Privacy budget spent on released aggregates.\n# TYPE lifang_privacy_epsilon_spent gauge\nlifang_privacy_epsilon_spent %g\n", sp.Epsilon)
 	w.Write(b.Bytes())

@@ -5,6 +5,11 @@
 // Every endpoint is deny-by-default: it names the permission it needs (see routes)
 // and auth.Authenticator refuses requests without a valid token (401) or with a role
 // lacking the permission (403). Errors have one JSON shape, auth.ErrorBody.
+//
+// For a commissioned unit (a site: section) the site endpoints and the dashboard's site
+// page read what `lifang operate` (package site) ledgered in the same store — readings,
+// control decisions, commands, answers, alarms and overrides — and an operator can pin
+// a setpoint with an override, ledgered through the same ingest pipeline as readings.
 package server
 
 import (
@@ -79,6 +84,7 @@ type Server struct {
 	ingestMu   sync.Mutex
 	events     *events
 	aggregates aggregateCache
+	site       siteState
 }
 
 // route is one API endpoint and the permission it needs ("" anonymous, "*" any token).

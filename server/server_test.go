@@ -198,6 +198,10 @@ func requestFor(rt route) (string, []byte) {
 		q = "?policy=rule_based&from=24&hours=24"
 	case "/api/v1/forecast":
 		q = "?days=2"
+	case "/api/v1/site/plan":
+		q = "?hours=6"
+	case "/api/v1/site/overrides":
+		body = []byte(`{"device":"bess-1","value_kw":0,"until":"2030-01-01T00:00:00Z","reason":"role matrix"}`)
 	}
 	return q, body
 }

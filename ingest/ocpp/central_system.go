@@ -14,7 +14,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lorenzodonini/ocpp-go/ocpp"
 	ocpp16 "github.com/lorenzodonini/ocpp-go/ocpp1.6"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/certificates"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/core"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/extendedtriggermessage"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/firmware"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/localauth"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/logging"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/remotetrigger"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/reservation"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/securefirmware"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/security"
+	"github.com/lorenzodonini/ocpp-go/ocpp1.6/smartcharging"
+	"github.com/lorenzodonini/ocpp-go/ocppj"
 	"github.com/lorenzodonini/ocpp-go/ws"
 
 	"github.com/lifang-community/lifang/ingest"
@@ -45,6 +58,16 @@ type Config struct {
 	// HeartbeatInterval is the heartbeat interval in seconds sent to chargers at boot;
 	// 0 means DefaultHeartbeatInterval.
 	HeartbeatInterval int
+	// RequestTimeout bounds each request the central system sends a charger (a
+	// command's SetChargingProfile, GetCompositeSchedule, …); 0 means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxAttempts is how many times a command's request is sent when the charger does
+	// not answer in time or the connection fails; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// RetryBackoff is the wait before the first resend, doubled before each further
+	// one; 0 means DefaultRetryBackoff.
+	RetryBackoff time.Duration
 }
 
 // CentralSystem is an OCPP 1.6J central system that turns charger messages into
@@ -63,6 +86,12 @@ type CentralSystem struct {
 	// busy counts charger connections and calls in progress; Stop waits for it to drop
 	// to 0, since ocpp-go closes connections and ends handlers after its Stop returns.
 	busy int
+
+	// smu guards what the central system knows of charge points and connectors
+	// (connector.go); it is never held while calling out.
+	smu    sync.Mutex
+	points map[string]*pointState
+	conns  map[connKey]*ConnectorState
 
 	cs     ocpp16.CentralSystem
 	ctx    context.Context // cancelled by Stop: ends pending sink calls
@@ -93,6 +122,15 @@ func NewCentralSystem(cfg Config, sink ingest.Sink, log *slog.Logger) *CentralSy
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = DefaultRetryBackoff
+	}
 	c := &CentralSystem{
 		cfg:    cfg,
 		sink:   sink,
@@ -100,6 +138,8 @@ func NewCentralSystem(cfg Config, sink ingest.Sink, log *slog.Logger) *CentralSy
 		now:    time.Now,
 		nextTx: 1,
 		open:   map[txKey]transaction{},
+		points: map[string]*pointState{},
+		conns:  map[connKey]*ConnectorState{},
 	}
 	if len(cfg.AllowedIDTags) > 0 {
 		c.allowed = make(map[string]bool, len(cfg.AllowedIDTags))
@@ -146,8 +186,16 @@ func (c *CentralSystem) Start() error {
 	server.AddHttpHandler("/.lifang/ready/"+token, func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
-	cs := ocpp16.NewCentralSystem(nil, server)
+	// ocpp-go's default endpoint, but with our request timeout: its dispatcher sends one
+	// request per charger at a time and cancels it after the timeout, which is what
+	// bounds each command request (command.go).
+	dispatcher := ocppj.NewDefaultServerDispatcher(ocppj.NewFIFOQueueMap(0))
+	dispatcher.SetTimeout(c.cfg.RequestTimeout)
+	endpoint := ocppj.NewServer(server, dispatcher, nil, profiles...)
+	cs := ocpp16.NewCentralSystem(endpoint, server)
 	cs.SetCoreHandler(&coreHandler{c})
+	cs.SetSmartChargingHandler(noRequests{})
+	cs.SetRemoteTriggerHandler(noRequests{})
 	cs.SetNewChargingStationValidationHandler(func(id string, _ *http.Request) bool {
 		if err := validChargePointID(id); err != nil {
 			c.log.Warn("charger refused", "charge_point", id, "err", err)
@@ -157,9 +205,11 @@ func (c *CentralSystem) Start() error {
 	})
 	cs.SetNewChargePointHandler(func(cp ocpp16.ChargePointConnection) {
 		c.enter()
+		c.connected(cp.ID(), true)
 		c.log.Info("charger connected", "charge_point", cp.ID(), "remote", cp.RemoteAddr().String())
 	})
 	cs.SetChargePointDisconnectedHandler(func(cp ocpp16.ChargePointConnection) {
+		c.connected(cp.ID(), false)
 		c.log.Info("charger disconnected", "charge_point", cp.ID())
 		c.leave()
 	})
@@ -221,6 +271,31 @@ func (c *CentralSystem) Stop() {
 	}
 	c.log.Warn("stopped with connections or calls still open")
 }
+
+// profiles are the OCPP 1.6 profiles the endpoint speaks: ocpp16.NewCentralSystem's
+// defaults, among them SmartCharging and RemoteTrigger, which the commands use.
+var profiles = []*ocpp.Profile{
+	core.Profile,
+	localauth.Profile,
+	firmware.Profile,
+	reservation.Profile,
+	remotetrigger.Profile,
+	smartcharging.Profile,
+	logging.Profile,
+	security.Profile,
+	extendedtriggermessage.Profile,
+	certificates.Profile,
+	securefirmware.Profile,
+}
+
+// noRequests is the handler of a profile whose messages all go from the central system
+// to the charger (SmartCharging, RemoteTrigger): there is nothing to answer.
+type noRequests struct{}
+
+var (
+	_ smartcharging.CentralSystemHandler = noRequests{}
+	_ remotetrigger.CentralSystemHandler = noRequests{}
+)
 
 // stopTimeout bounds how long Stop waits for connections and calls to end.
 const stopTimeout = 5 * time.Second

@@ -35,27 +35,32 @@ func errNotStored() error {
 }
 
 func (h *coreHandler) OnBootNotification(cp string, req *core.BootNotificationRequest) (*core.BootNotificationConfirmation, error) {
+	h.c.seen(cp)
 	h.c.log.Info("boot notification", "charge_point", cp, "vendor", req.ChargePointVendor, "model", req.ChargePointModel,
 		"firmware", req.FirmwareVersion)
 	return core.NewBootNotificationConfirmation(types.NewDateTime(h.c.now()), h.c.cfg.HeartbeatInterval, core.RegistrationStatusAccepted), nil
 }
 
 func (h *coreHandler) OnHeartbeat(cp string, _ *core.HeartbeatRequest) (*core.HeartbeatConfirmation, error) {
+	h.c.seen(cp)
 	h.c.log.Debug("heartbeat", "charge_point", cp)
 	return core.NewHeartbeatConfirmation(types.NewDateTime(h.c.now())), nil
 }
 
 func (h *coreHandler) OnStatusNotification(cp string, req *core.StatusNotificationRequest) (*core.StatusNotificationConfirmation, error) {
+	h.c.seen(cp)
 	h.c.log.Info("status", "charge_point", cp, "connector", req.ConnectorId, "status", req.Status, "error_code", req.ErrorCode)
+	h.c.trackStatus(cp, req.ConnectorId, string(req.Status))
 	return core.NewStatusNotificationConfirmation(), nil
 }
 
 func (h *coreHandler) OnDataTransfer(cp string, req *core.DataTransferRequest) (*core.DataTransferConfirmation, error) {
-	h.c.log.Info("data transfer refused", "charge_point", cp, "vendor", req.VendorId)
-	return core.NewDataTransferConfirmation(core.DataTransferStatusUnknownVendorId), nil
+	h.c.seen(cp)
+	return h.c.dataTransfer(cp, req), nil
 }
 
 func (h *coreHandler) OnAuthorize(cp string, req *core.AuthorizeRequest) (*core.AuthorizeConfirmation, error) {
+	h.c.seen(cp)
 	status := h.c.authorize(req.IdTag)
 	// Never log the tag itself: it identifies a driver.
 	h.c.log.Info("authorize", "charge_point", cp, "id_tag_hash", hashIDTag(req.IdTag), "status", status)
@@ -71,6 +76,7 @@ func (c *CentralSystem) authorize(idTag string) types.AuthorizationStatus {
 
 func (h *coreHandler) OnStartTransaction(cp string, req *core.StartTransactionRequest) (*core.StartTransactionConfirmation, error) {
 	c := h.c
+	c.seen(cp)
 	status := c.authorize(req.IdTag)
 	c.mu.Lock()
 	id := c.nextTx
@@ -99,6 +105,7 @@ func (h *coreHandler) OnStartTransaction(cp string, req *core.StartTransactionRe
 	c.mu.Lock()
 	c.open[txKey{cp, id}] = transaction{connector: req.ConnectorId, meterStart: req.MeterStart}
 	c.mu.Unlock()
+	c.trackStart(cp, req.ConnectorId, id, req.MeterStart, at)
 	// OCPP: a transaction whose tag is not accepted is still given an id; the charger
 	// stops it on seeing the status.
 	return core.NewStartTransactionConfirmation(types.NewIdTagInfo(status), id), nil
@@ -106,16 +113,19 @@ func (h *coreHandler) OnStartTransaction(cp string, req *core.StartTransactionRe
 
 func (h *coreHandler) OnMeterValues(cp string, req *core.MeterValuesRequest) (*core.MeterValuesConfirmation, error) {
 	c := h.c
+	c.seen(cp)
 	in := ingest.Input{Source: "ocpp:" + cp}
 	c.meterValues(&in, cp, req.ConnectorId, req.TransactionId, req.MeterValue)
 	if err := c.ingest(cp, "MeterValues", in); err != nil {
 		return nil, err
 	}
+	c.trackReadings(cp, in.Readings)
 	return core.NewMeterValuesConfirmation(), nil
 }
 
 func (h *coreHandler) OnStopTransaction(cp string, req *core.StopTransactionRequest) (*core.StopTransactionConfirmation, error) {
 	c := h.c
+	c.seen(cp)
 	key := txKey{cp, req.TransactionId}
 	c.mu.Lock()
 	tx, known := c.open[key]
@@ -172,6 +182,8 @@ func (h *coreHandler) OnStopTransaction(cp string, req *core.StopTransactionRequ
 		delete(c.open, key)
 		c.mu.Unlock()
 	}
+	c.trackReadings(cp, in.Readings)
+	c.trackStop(cp, tx.connector, req.TransactionId, req.MeterStop, ev.Time)
 	return core.NewStopTransactionConfirmation(), nil
 }
 

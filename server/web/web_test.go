@@ -48,7 +48,7 @@ func staticFiles(t *testing.T, ext string) map[string]string {
 
 func TestEmbeddedFiles(t *testing.T) {
 	for _, name := range []string{"index.html", "style.css", "i18n.json", "js/app.js", "js/api.js", "js/i18n.js", "js/dom.js",
-		"js/ui.js", "js/charts.js", "js/merkle.js", "js/overview.js", "js/operations.js", "js/ledger.js", "js/finance.js", "js/scenarios.js"} {
+		"js/ui.js", "js/charts.js", "js/merkle.js", "js/overview.js", "js/operations.js", "js/ledger.js", "js/finance.js", "js/scenarios.js", "js/site.js"} {
 		if s := readStatic(t, name); len(s) == 0 {
 			t.Errorf("%s is empty", name)
 		}
@@ -215,7 +215,7 @@ func TestOverviewLabelsStatic(t *testing.T) {
 // TestTestIDs pins the hooks browser tests rely on.
 func TestTestIDs(t *testing.T) {
 	html := readStatic(t, "index.html")
-	for _, r := range []string{"overview", "energy", "forecasts", "parking", "water", "rentals", "ledger", "finance", "scenarios"} {
+	for _, r := range []string{"overview", "energy", "site", "forecasts", "parking", "water", "rentals", "ledger", "finance", "scenarios"} {
 		if !strings.Contains(html, `href="#/`+r+`" id="nav-`+r+`" data-testid="nav-`+r+`"`) {
 			t.Errorf("nav link for %s is missing or changed", r)
 		}

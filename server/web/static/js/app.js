@@ -11,11 +11,13 @@ import { energy, forecasts, parking, water, rentals } from './operations.js';
 import { ledger } from './ledger.js';
 import { finance } from './finance.js';
 import { scenarios } from './scenarios.js';
+import { site } from './site.js';
 
 const OPS = 'read:operations';
 const ROUTES = {
   overview: [null, overview, () => t('sub.overview')],
   energy: [OPS, energy, () => t('sub.energy')],
+  site: [OPS, site, () => t('sub.site')],
   forecasts: [OPS, forecasts, () => t('sub.forecasts')],
   parking: [OPS, parking, () => t('sub.parking')],
   water: [OPS, water, () => t('sub.water')],
