@@ -251,3 +251,20 @@ func TestIQRScores(t *testing.T) {
 		}
 	}
 }
+
+func TestRegistry(t *testing.T) {
+	for _, n := range Names() {
+		m, err := Lookup(n)
+		if err != nil || m.Name() != n {
+			t.Fatalf("Lookup(%q) = %v, %v: a registered model must carry its name", n, m, err)
+		}
+	}
+	for _, n := range []string{"snaive", "median14", "holt_winters", "q40_7", "q80_7", "median7"} {
+		if _, err := Lookup(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "registered: ") {
+		t.Fatalf("unknown model: %v", err)
+	}
+}

@@ -139,3 +139,26 @@ func NoStorageCost(net, price []float64, exportPrice, dtH float64) float64 {
 	}
 	return cost
 }
+
+// Planner solves the receding-horizon dispatch LP step after step on one HiGHS session
+// (the MPC policy's plan); Close frees it.
+type Planner struct{ s *solver.Session }
+
+// NewPlanner opens a solver session.
+func NewPlanner() (*Planner, error) {
+	s, err := solver.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	return &Planner{s: s}, nil
+}
+
+// Plan is Dispatch over the horizon of net (kW per step, + import) without a terminal
+// condition, with an optional per-step cap on grid import (nil: none) and a solver time
+// limit (0: none; a limit makes the result depend on the machine's speed).
+func (p *Planner) Plan(net, price []float64, exportPrice float64, b Battery, dtH float64, limit time.Duration, importCap []float64) (*Plan, error) {
+	return dispatch(p.s, net, price, exportPrice, b, dtH, false, 0, limit, importCap)
+}
+
+// Close frees the solver session.
+func (p *Planner) Close() { p.s.Close() }

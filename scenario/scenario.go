@@ -16,7 +16,7 @@ import (
 	"github.com/lifang-community/lifang/forecast"
 	"github.com/lifang-community/lifang/ingest/citylearn"
 	"github.com/lifang-community/lifang/kpi"
-	"github.com/lifang-community/lifang/optimize"
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/series"
 	"github.com/lifang-community/lifang/settle"
 	"github.com/lifang-community/lifang/twin"
@@ -38,18 +38,28 @@ func CheckPolicy(name string) error {
 	return fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
 }
 
-// NewPolicy makes a fresh policy by name.
-func NewPolicy(name string, m *twin.Model) (twin.Policy, error) {
+// Forecasters the policies use, by registry name (forecast.Lookup): the PV surplus of
+// the coming day for the rule-based layer; the household load and PV for the MPC.
+const (
+	SurplusForecaster = "median7"
+	// Quantiles chosen on the CityLearn dispatch benchmark: planning on a lower load
+	// and a higher PV quantile avoids grid charging that surplus then wastes.
+	LoadForecaster = "q40_7"
+	PVForecaster   = "q80_7"
+)
+
+// NewPolicy makes a fresh policy by name for the model's rules; the caller closes it
+// when it has a Close method (the MPC's solver).
+func NewPolicy(name string, m *twin.Model) (policy.Policy, error) {
 	switch name {
 	case "business_as_usual", "bau":
-		return twin.NewBusinessAsUsual(m), nil
+		return policy.NewBusinessAsUsual(m.Rules()), nil
 	case "rule_based", "rb":
-		rb := twin.NewRuleBased(m)
-		// Tomorrow's PV surplus: the median of the same hour over the last week.
-		rb.Surplus = forecast.DayProfile{Days: 7, Label: "median7"}
+		rb := policy.NewRuleBased(m.Rules())
+		rb.Surplus = forecast.MustLookup(SurplusForecaster)
 		return rb, nil
 	case "mpc":
-		return optimize.NewTwinMPC(m)
+		return policy.NewMPC(m.Rules(), forecast.MustLookup(LoadForecaster), forecast.MustLookup(PVForecaster), forecast.MustLookup(SurplusForecaster))
 	}
 	return nil, fmt.Errorf("unknown policy %q (valid: %v)", name, Policies)
 }

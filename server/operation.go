@@ -262,7 +262,7 @@ func (o *operation) forecastLoad(days int) (*Forecast, error) {
 		return nil, fmt.Errorf("days %d runs past the simulated year", days)
 	}
 	at := func(i int) time.Time { return res.Start.Add(time.Duration(i) * res.Step).In(c.Model.Loc) }
-	m := forecast.DayTypeProfile{Days: 10, Decay: 0.9, Calendar: forecast.DefaultCalendar(), Label: "day-type weighted median (10 days)"}
+	m := forecast.MustLookup("daytype_wmedian10")
 	// Calibration: absolute errors of day-ahead forecasts, by hour of day.
 	errs := make([][]float64, perDay)
 	for d := origin/perDay - 28; d < origin/perDay; d++ {
@@ -280,7 +280,7 @@ func (o *operation) forecastLoad(days int) (*Forecast, error) {
 		k := int(math.Ceil(float64(len(e)+1)*level)) - 1
 		q[h] = e[min(k, len(e)-1)]
 	}
-	f := &Forecast{Series: "load_kw", Model: m.Label, Origin: at(origin).Format(time.RFC3339), Level: level,
+	f := &Forecast{Series: "load_kw", Model: m.Name() + " (day-type weighted median of 10 days)", Origin: at(origin).Format(time.RFC3339), Level: level,
 		Note: "simulated year; the forecast sees only the load before its origin"}
 	for i := origin - 7*perDay; i < origin; i++ {
 		f.History = append(f.History, [2]any{at(i).Format(time.RFC3339), r3(load[i])})

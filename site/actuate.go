@@ -12,8 +12,8 @@ import (
 	"github.com/lifang-community/lifang/ingest"
 	"github.com/lifang-community/lifang/ingest/modbus"
 	"github.com/lifang-community/lifang/ingest/ocpp"
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/reading"
-	"github.com/lifang-community/lifang/twin"
 )
 
 type modbusStatus = modbus.BatteryStatus
@@ -59,7 +59,7 @@ func (c *Controller) overrides(ctx context.Context, at time.Time) map[string]Ove
 }
 
 // plan turns the policy's setpoints into device commands within the assets' limits.
-func (c *Controller) plan(ctx context.Context, k int, at time.Time, o *twin.Observation, sp twin.Setpoints, attempt int) []planned {
+func (c *Controller) plan(ctx context.Context, k int, at time.Time, o *policy.Observation, sp policy.Setpoints, attempt int) []planned {
 	m, u := c.cfg.Model, c.cfg.Unit
 	id := func(dev string) string { return fmt.Sprintf("%s-%d-%d-%s", c.cfg.RunID, k, attempt, dev) }
 	ovr := c.overrides(ctx, at)
@@ -78,10 +78,7 @@ func (c *Controller) plan(ctx context.Context, k int, at time.Time, o *twin.Obse
 		if !ok || !o.Chargers[i].Connected {
 			continue
 		}
-		kw := 0.0
-		if i < len(sp.ChargerKW) {
-			kw = sp.ChargerKW[i]
-		}
+		kw := sp.ChargerKW[sc.Charger]
 		var clamp []string
 		if ov, ok := ovr[sc.Charger]; ok {
 			kw = ov.Value
@@ -106,10 +103,7 @@ func (c *Controller) plan(ctx context.Context, k int, at time.Time, o *twin.Obse
 		if _, ok := c.cfg.Batteries[b.Name]; !ok {
 			continue
 		}
-		kw := 0.0
-		if i < len(sp.BatteryKW) {
-			kw = sp.BatteryKW[i]
-		}
+		kw := sp.BatteryKW[b.Name]
 		var clamp []string
 		if ov, ok := ovr[b.Name]; ok {
 			kw = ov.Value
@@ -286,12 +280,12 @@ func (c *Controller) plan(ctx context.Context, k int, at time.Time, o *twin.Obse
 		}
 	}
 	// Car parks: a new price or rule when it changed.
-	for i, l := range m.Parking.Lots {
+	for _, l := range m.Parking.Lots {
 		for _, sl := range c.site.Lots {
-			if sl.Lot != l.Name || i >= len(sp.LotPriceCNYPerH) || sp.LotPriceCNYPerH[i] <= 0 {
+			if sl.Lot != l.Name || !(sp.LotPriceCNYPerH[l.Name] > 0) {
 				continue
 			}
-			p := math.Min(math.Max(sp.LotPriceCNYPerH[i], m.Parking.MinCNYPerH), m.Parking.MaxCNYPerH)
+			p := math.Min(math.Max(sp.LotPriceCNYPerH[l.Name], m.Parking.MinCNYPerH), m.Parking.MaxCNYPerH)
 			key := fmt.Sprintf("%.2f/%t/%d", p, sp.ParkingBestFit, sp.ParkingBufferSteps)
 			if c.lotSent[sl.Device] == key {
 				continue

@@ -18,6 +18,7 @@ import (
 	"github.com/lifang-community/lifang/ingest"
 	"github.com/lifang-community/lifang/ingest/modbus"
 	"github.com/lifang-community/lifang/ingest/ocpp"
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/reading"
 	"github.com/lifang-community/lifang/twin"
 	"github.com/lifang-community/lifang/unit"
@@ -75,7 +76,7 @@ type Config struct {
 	Unit  *unit.Unit
 	Model *twin.Model
 	// Policy decides; PolicyName and PolicyVersion are ledgered with each decision.
-	Policy        twin.Policy
+	Policy        policy.Policy
 	PolicyName    string
 	PolicyVersion string
 	Store         Readings
@@ -167,7 +168,7 @@ func (c *Controller) Resume(ctx context.Context) (int, error) {
 	}
 	type dec struct {
 		step, attempt int
-		obs           *twin.Observation
+		obs           *policy.Observation
 	}
 	var ds []dec
 	for _, e := range evs {
@@ -302,7 +303,7 @@ func (c *Controller) Step(ctx context.Context, at time.Time) (*StepReport, error
 	// 1. The decision and the commands about to go out, in one batch.
 	evs := []reading.Event{{Kind: reading.EventKind(EventDecision), Source: "controller", Time: at, Attrs: map[string]string{
 		"run": c.cfg.RunID, "step": strconv.Itoa(k), "attempt": strconv.Itoa(attempt), "policy": c.cfg.PolicyName, "version": c.cfg.PolicyVersion,
-		"inputs_sha256": sum, "observation": obsText, "setpoints": summarise(sp), "fallbacks": strings.Join(fallbacks, ","),
+		"inputs_sha256": sum, "observation": obsText, "setpoints": summarise(obs, sp), "fallbacks": strings.Join(fallbacks, ","),
 		"dry_run": strconv.FormatBool(c.cfg.DryRun)}}}
 	for _, p := range plan {
 		evs = append(evs, reading.Event{Kind: reading.EventKind(EventCommand), Source: p.out.Device, Time: at, Attrs: map[string]string{
@@ -442,7 +443,7 @@ func clean(s string) string {
 // encodeObservation is the observation as ledgered (base64url JSON: no '=' padding)
 // and the SHA-256 of the decision's inputs: policy, version, observation (with the
 // prices ahead) and the plan.
-func encodeObservation(o *twin.Observation, policy, version, plan string) (string, string) {
+func encodeObservation(o *policy.Observation, policy, version, plan string) (string, string) {
 	b, _ := json.Marshal(o)
 	h := sha256.New()
 	h.Write([]byte(policy + "\x00" + version + "\x00"))
@@ -451,26 +452,26 @@ func encodeObservation(o *twin.Observation, policy, version, plan string) (strin
 	return base64.RawURLEncoding.EncodeToString(b), hex.EncodeToString(h.Sum(nil))
 }
 
-func decodeObservation(s string) (*twin.Observation, error) {
+func decodeObservation(s string) (*policy.Observation, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("observation: %w", err)
 	}
-	var o twin.Observation
+	var o policy.Observation
 	if err := json.Unmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("observation: %w", err)
 	}
 	return &o, nil
 }
 
-func summarise(sp twin.Setpoints) string {
+func summarise(o *policy.Observation, sp policy.Setpoints) string {
 	var parts []string
-	for i, v := range sp.BatteryKW {
-		parts = append(parts, fmt.Sprintf("bat%d:%.3f", i, v))
+	for _, b := range o.Batteries {
+		parts = append(parts, fmt.Sprintf("%s:%.3f", b.ID, sp.BatteryKW[b.ID]))
 	}
 	ev := 0.0
-	for _, v := range sp.ChargerKW {
-		ev += v
+	for _, ch := range o.Chargers {
+		ev += sp.ChargerKW[ch.ID]
 	}
 	parts = append(parts, fmt.Sprintf("ev:%.3f", ev), fmt.Sprintf("jobs:%d", len(sp.StartJobs)), fmt.Sprintf("tank:%.3f", sp.TankReleaseM3))
 	return strings.Join(parts, " ")

@@ -15,6 +15,7 @@ import (
 	"github.com/lifang-community/lifang/ingest"
 	"github.com/lifang-community/lifang/ingest/modbus"
 	"github.com/lifang-community/lifang/ingest/ocpp"
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/reading"
 	"github.com/lifang-community/lifang/scenario"
 	"github.com/lifang-community/lifang/twin"
@@ -141,7 +142,7 @@ type rig struct {
 	evs  *fakeChargers
 	mq   *fakeMQTT
 	ctl  *Controller
-	pol  twin.Policy
+	pol  policy.Policy
 	t0   time.Time
 	name string
 }

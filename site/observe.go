@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/reading"
-	"github.com/lifang-community/lifang/twin"
 )
 
 // WaitFresh polls the store until every meter's power reading of time at has arrived,
@@ -73,10 +73,10 @@ func (c *Controller) latest(ctx context.Context, point string, at time.Time) (fl
 }
 
 // observe builds step k's observation from the store and the devices.
-func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*twin.Observation, []string, []reading.Event) {
+func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*policy.Observation, []string, []reading.Event) {
 	m, u := c.cfg.Model, c.cfg.Unit
 	dtH := c.dt.Hours()
-	o := &twin.Observation{Step: k, Time: at.In(m.Loc), DtH: dtH, ImportLimitKW: m.ImportLimitKW, ExportLimitKW: m.ExportLimitKW}
+	o := &policy.Observation{Step: k, Time: at.In(m.Loc), DtH: dtH, ImportLimitKW: m.ImportLimitKW, ExportLimitKW: m.ExportLimitKW}
 	if lim := c.site.Safety.ImportLimitKW; lim > 0 {
 		o.ImportLimitKW = lim
 	}
@@ -107,12 +107,12 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*twin.Ob
 	}
 
 	// Batteries: a Modbus read each step, ledgered as readings.
-	o.Batteries = make([]twin.BatteryState, len(m.Batteries))
+	o.Batteries = make([]policy.BatteryState, len(m.Batteries))
 	c.bats, c.batErr = map[string]modbusStatus{}, map[string]error{}
 	var rs []reading.Reading
 	for i, b := range m.Batteries {
 		spec := u.Batteries[i]
-		st := twin.BatteryState{ID: b.Name, MinKWh: b.SoCMin * b.CapacityKWh, MaxKWh: b.SoCMax * b.CapacityKWh,
+		st := policy.BatteryState{ID: b.Name, MinKWh: b.SoCMin * b.CapacityKWh, MaxKWh: b.SoCMax * b.CapacityKWh,
 			EtaCharge: b.EtaCharge, EtaDischarge: b.EtaDischarge}
 		dev, ok := c.cfg.Batteries[b.Name]
 		if !ok {
@@ -150,9 +150,9 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*twin.Ob
 	}
 
 	// Chargers: the central system's view of each bound connector.
-	o.Chargers = make([]twin.ChargerState, len(m.Chargers))
+	o.Chargers = make([]policy.ChargerState, len(m.Chargers))
 	for i, ch := range m.Chargers {
-		o.Chargers[i] = twin.ChargerState{ID: ch.Name, Efficiency: ch.Efficiency}
+		o.Chargers[i] = policy.ChargerState{ID: ch.Name, Efficiency: ch.Efficiency}
 	}
 	c.conns = map[string]connState{}
 	if c.cfg.Chargers != nil {
@@ -202,11 +202,11 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*twin.Ob
 		if c.started[j] || r.earliest.After(at) || at.After(r.latestStart) {
 			continue
 		}
-		o.Jobs = append(o.Jobs, twin.JobState{Index: j, LatestStart: c.StepOf(r.latestStart), Len: r.steps, EnergyKWh: r.energyKWh})
+		o.Jobs = append(o.Jobs, policy.JobState{ID: j, LatestStart: c.StepOf(r.latestStart), Len: r.steps, EnergyKWh: r.energyKWh})
 	}
 
 	// Car parks, rooms, water.
-	o.Lots = make([]twin.LotState, len(m.Parking.Lots))
+	o.Lots = make([]policy.LotState, len(m.Parking.Lots))
 	for i, l := range m.Parking.Lots {
 		o.Lots[i].PriceCNYPerH = m.Parking.FixedCNYPerH
 		if p, ok := c.lotPrice[l.Name]; ok {
@@ -220,11 +220,11 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*twin.Ob
 			}
 		}
 	}
-	o.Rentals = make([]twin.RentalState, len(m.Rentals))
+	o.Rentals = make([]policy.RentalState, len(m.Rentals))
 	for i, r := range m.Rentals {
 		o.Rentals[i].ADRCNY = r.ADRCNY
 	}
-	o.Water = twin.WaterState{CapacityM3: m.Water.CapacityM3}
+	o.Water = policy.WaterState{CapacityM3: m.Water.CapacityM3}
 	for _, ca := range m.Water.Catchments {
 		o.Water.EffectiveAreaM2 += ca.EffectiveAreaM2
 	}

@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/lifang-community/lifang/ingest/mqtt"
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/site"
 	"github.com/lifang-community/lifang/sitesim/bess"
 	"github.com/lifang-community/lifang/sitesim/evse"
@@ -471,7 +472,7 @@ func (e *emu) publishTick(ctx context.Context, t site.Tick) {
 
 // beforeStep brings the devices to the state at the start of step k: batteries'
 // registers, EV arrivals and departures, appliance requests, meters.
-func (e *emu) beforeStep(ctx context.Context, k int, at time.Time, o *twin.Observation) {
+func (e *emu) beforeStep(ctx context.Context, k int, at time.Time, o *policy.Observation) {
 	for _, b := range e.bats {
 		down := e.fault("modbus-down", b.spec.Battery, at)
 		if err := b.srv.SetDown(down); err != nil {
@@ -513,19 +514,19 @@ func (e *emu) beforeStep(ctx context.Context, k int, at time.Time, o *twin.Obser
 	var events []map[string]any
 	e.mu.Lock()
 	for _, j := range o.Jobs {
-		if e.pending[j.Index] {
+		if e.pending[j.ID] {
 			continue
 		}
-		e.pending[j.Index] = true
+		e.pending[j.ID] = true
 		e.rep.Appliances.Requests++
-		job := e.in.Jobs[j.Index]
+		job := e.in.Jobs[j.ID]
 		dev := e.applianceDevice(job.Flexible)
 		prof := make([]string, len(job.ProfileKW))
 		for i, p := range job.ProfileKW {
 			prof[i] = strconv.FormatFloat(p, 'g', 6, 64)
 		}
 		events = append(events, map[string]any{"kind": site.EventFlexRequest, "source": dev, "timestamp": at.Format(time.RFC3339),
-			"attrs": map[string]string{"job": strconv.Itoa(j.Index), "latest_start": at.Add(time.Duration(j.LatestStart-k) * e.in.Step).Format(time.RFC3339),
+			"attrs": map[string]string{"job": strconv.Itoa(j.ID), "latest_start": at.Add(time.Duration(j.LatestStart-k) * e.in.Step).Format(time.RFC3339),
 				"steps": strconv.Itoa(j.Len), "energy_kwh": strconv.FormatFloat(j.EnergyKWh, 'f', 4, 64), "profile_kw": strings.Join(prof, ",")}})
 	}
 	e.mu.Unlock()
@@ -575,7 +576,7 @@ type jsonReading struct {
 
 // publishMeters publishes every meter's registers at t and, with o, the powers of the
 // step starting at t.
-func (e *emu) publishMeters(ctx context.Context, t time.Time, o *twin.Observation) {
+func (e *emu) publishMeters(ctx context.Context, t time.Time, o *policy.Observation) {
 	ts := t.Format(time.RFC3339)
 	var rs []jsonReading
 	add := func(point string, v float64, u string) {
@@ -655,22 +656,21 @@ func (e *emu) meter(id string) *meterRegs {
 }
 
 // setpoints collects what the devices were told, in the twin's terms.
-func (e *emu) setpoints(at time.Time, o *twin.Observation) twin.Setpoints {
-	sp := twin.Setpoints{BatteryKW: make([]float64, len(e.m.Batteries)), ChargerKW: make([]float64, len(e.m.Chargers)),
-		LotPriceCNYPerH: make([]float64, len(e.m.Parking.Lots))}
+func (e *emu) setpoints(at time.Time, o *policy.Observation) policy.Setpoints {
+	sp := policy.Setpoints{BatteryKW: map[string]float64{}, ChargerKW: map[string]float64{}, LotPriceCNYPerH: map[string]float64{}}
 	for _, b := range e.bats {
 		kw, mode, _ := b.srv.Command(at)
 		if mode == 0 {
 			kw = 0
 			b.rep.StandbySteps++
 		}
-		sp.BatteryKW[b.idx] = kw
+		sp.BatteryKW[b.spec.Battery] = kw
 	}
 	for _, ev := range e.evs {
 		if ev.cp == nil {
 			continue
 		}
-		sp.ChargerKW[ev.idx] = ev.cp.LimitW(ev.spec.Connector) / 1000
+		sp.ChargerKW[ev.spec.Charger] = ev.cp.LimitW(ev.spec.Connector) / 1000
 	}
 	e.mu.Lock()
 	for j := range e.jobsNow {
@@ -682,19 +682,19 @@ func (e *emu) setpoints(at time.Time, o *twin.Observation) twin.Setpoints {
 	clear(e.jobsNow)
 	sp.TankReleaseM3, e.release = e.release, 0
 	e.rep.TankReleasedM3 += sp.TankReleaseM3
-	for li := range e.m.Parking.Lots {
+	for li, l := range e.m.Parking.Lots {
 		if s, ok := e.lotPrice[li]; ok {
-			sp.LotPriceCNYPerH[li] = s.price
+			sp.LotPriceCNYPerH[l.Name] = s.price
 			sp.ParkingBestFit = sp.ParkingBestFit || s.bestFit
 			sp.ParkingBufferSteps = max(sp.ParkingBufferSteps, s.buffer)
 		} else {
-			sp.LotPriceCNYPerH[li] = e.m.Parking.FixedCNYPerH
+			sp.LotPriceCNYPerH[l.Name] = e.m.Parking.FixedCNYPerH
 		}
 	}
 	// Runs past their latest start were started by the appliances themselves.
 	for _, j := range o.Jobs {
-		if o.Step >= j.LatestStart && !slices.Contains(sp.StartJobs, j.Index) && e.pending[j.Index] {
-			delete(e.pending, j.Index)
+		if o.Step >= j.LatestStart && !slices.Contains(sp.StartJobs, j.ID) && e.pending[j.ID] {
+			delete(e.pending, j.ID)
 			e.rep.Appliances.Forced++
 		}
 	}

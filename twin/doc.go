@@ -1,7 +1,9 @@
 // Package twin is the digital twin of a community operating unit: a discrete-time
 // engine (hourly by default; 15- and 30-minute steps work the same way) that drives
-// every subsystem model with exogenous Inputs and a Policy's Setpoints, and records
-// what the plant actually did.
+// every subsystem model with exogenous Inputs and a policy.Policy's Setpoints (resolved
+// by asset id: an id the model does not have, or a NaN, is ignored), and records what
+// the plant actually did. Run drives a whole horizon; Sim is the same engine stepped
+// from outside (Observe, Apply), as the site emulator does.
 //
 // Models (equations and numbers in ../shared/REFERENCES.md):
 //   - PV: capacity × output per kW installed from the data; curtailed at the export

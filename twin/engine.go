@@ -6,6 +6,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/lifang-community/lifang/policy"
 )
 
 // Progress receives the number of steps done; nil disables reporting.
@@ -13,13 +15,13 @@ type Progress func(done, total int)
 
 // Run simulates the unit under a policy for the whole horizon of the inputs. It is pure:
 // the same model, inputs and policy give the same result.
-func Run(m *Model, in *Inputs, p Policy, progress Progress) (*Result, error) {
+func Run(m *Model, in *Inputs, p policy.Policy, progress Progress) (*Result, error) {
 	return RunContext(context.Background(), m, in, p, progress)
 }
 
 // RunContext is Run that stops, returning ctx's error, when ctx ends (checked once a
 // simulated day).
-func RunContext(ctx context.Context, m *Model, in *Inputs, p Policy, progress Progress) (*Result, error) {
+func RunContext(ctx context.Context, m *Model, in *Inputs, p policy.Policy, progress Progress) (*Result, error) {
 	if err := in.Validate(m); err != nil {
 		return nil, fmt.Errorf("twin: %w", err)
 	}
@@ -75,7 +77,7 @@ type run struct {
 	water    float64
 	catch    []catchment
 	stormDay []bool
-	obs      Observation
+	obs      policy.Observation
 	evKW     []float64 // per-step scratch: charger power
 	batKW    []float64 // per-step scratch: battery power
 	// evApplied and batApplied are the step's charger and battery powers as applied.
@@ -92,10 +94,10 @@ type dayAcc struct {
 	socMin, socMax     float64
 }
 
-func newRun(m *Model, in *Inputs, policy string) *run {
+func newRun(m *Model, in *Inputs, name string) *run {
 	dt := in.Step.Hours()
 	r := &run{m: m, in: in, dt: dt, stepsPerDay: int(math.Round(24 / dt))}
-	res := &Result{Policy: policy, Start: in.Start, Step: in.Step, Steps: in.Steps, DtH: dt}
+	res := &Result{Policy: name, Start: in.Start, Step: in.Step, Steps: in.Steps, DtH: dt}
 	r.res = res
 	n := in.Steps
 	s := &res.Series
@@ -205,10 +207,10 @@ func newRun(m *Model, in *Inputs, policy string) *run {
 
 	o := &r.obs
 	o.DtH = dt
-	o.Batteries = make([]BatteryState, len(r.bats))
-	o.Chargers = make([]ChargerState, len(m.Chargers))
-	o.Lots = make([]LotState, len(r.lots))
-	o.Rentals = make([]RentalState, len(r.rentals))
+	o.Batteries = make([]policy.BatteryState, len(r.bats))
+	o.Chargers = make([]policy.ChargerState, len(m.Chargers))
+	o.Lots = make([]policy.LotState, len(r.lots))
+	o.Rentals = make([]policy.RentalState, len(r.rentals))
 	o.ImportLimitKW, o.ExportLimitKW = m.ImportLimitKW, m.ExportLimitKW
 	o.PriceAhead = make([]float64, 0, 2*r.stepsPerDay)
 	return r
@@ -234,7 +236,7 @@ func (r *run) resetDay(i int) {
 }
 
 // observe fills the observation of step t.
-func (r *run) observe(t int) *Observation {
+func (r *run) observe(t int) *policy.Observation {
 	in, m, o := r.in, r.m, &r.obs
 	o.Step, o.Time = t, r.at(t)
 	o.LoadKW, o.PVKW = 0, 0
@@ -251,11 +253,11 @@ func (r *run) observe(t int) *Observation {
 		o.PriceAhead = append(o.PriceAhead, r.priceAhead(t, k))
 	}
 	for i, b := range r.bats {
-		o.Batteries[i] = BatteryState{ID: b.spec.Name, EnergyKWh: b.energyKWh, MinKWh: b.minKWh(), MaxKWh: b.maxKWh(), PowerKW: b.spec.PowerKW,
+		o.Batteries[i] = policy.BatteryState{ID: b.spec.Name, EnergyKWh: b.energyKWh, MinKWh: b.minKWh(), MaxKWh: b.maxKWh(), PowerKW: b.spec.PowerKW,
 			EtaCharge: b.spec.EtaCharge, EtaDischarge: b.spec.EtaDischarge}
 	}
 	for c, ch := range m.Chargers {
-		cs := ChargerState{ID: ch.Name, Efficiency: ch.Efficiency}
+		cs := policy.ChargerState{ID: ch.Name, Efficiency: ch.Efficiency}
 		if k := r.curSess[c]; k >= 0 {
 			s := r.sessions[c][k]
 			cs.Connected, cs.NeedKWh, cs.StepsLeft = true, r.needKWh[c], s.Depart-t
@@ -273,16 +275,16 @@ func (r *run) observe(t int) *Observation {
 		for _, p := range job.ProfileKW {
 			e += p * r.dt
 		}
-		o.Jobs = append(o.Jobs, JobState{Index: j, LatestStart: job.Latest - len(job.ProfileKW), Len: len(job.ProfileKW), EnergyKWh: e})
+		o.Jobs = append(o.Jobs, policy.JobState{ID: j, LatestStart: job.Latest - len(job.ProfileKW), Len: len(job.ProfileKW), EnergyKWh: e})
 	}
 	for i, l := range r.lots {
-		o.Lots[i] = LotState{Occupancy: l.lastOcc, PriceCNYPerH: r.lotPrice[i]}
+		o.Lots[i] = policy.LotState{ID: l.spec.Name, Occupancy: l.lastOcc, PriceCNYPerH: r.lotPrice[i]}
 	}
 	for i, rr := range r.rentals {
 		d := t / r.stepsPerDay
-		o.Rentals[i] = RentalState{OccupancyLast7Days: rr.occupancyLast7(d), SoldLastNight: rr.soldShare(d - 1), ADRCNY: rr.spec.ADRCNY}
+		o.Rentals[i] = policy.RentalState{ID: rr.spec.Name, OccupancyLast7Days: rr.occupancyLast7(d), SoldLastNight: rr.soldShare(d - 1), ADRCNY: rr.spec.ADRCNY}
 	}
-	o.Water = WaterState{VolumeM3: r.water, CapacityM3: m.Water.CapacityM3}
+	o.Water = policy.WaterState{VolumeM3: r.water, CapacityM3: m.Water.CapacityM3}
 	for _, c := range m.Water.Catchments {
 		o.Water.EffectiveAreaM2 += c.EffectiveAreaM2
 	}
@@ -313,7 +315,7 @@ func (r *run) priceAhead(t, k int) float64 {
 }
 
 // begin runs the events at the start of step t and returns its observation.
-func (r *run) begin(t int) *Observation {
+func (r *run) begin(t int) *policy.Observation {
 	in := r.in
 	// Events at the start of the step: departures, arrivals, job windows, parking releases.
 	for c := range r.curSess {
@@ -343,7 +345,7 @@ func (r *run) begin(t int) *Observation {
 }
 
 // apply runs step t under the setpoints decided on its observation o.
-func (r *run) apply(t int, o *Observation, sp Setpoints) {
+func (r *run) apply(t int, o *policy.Observation, sp policy.Setpoints) {
 	in, m, dt := r.in, r.m, r.dt
 	day := t / r.stepsPerDay
 	month := r.months[t]
@@ -355,20 +357,22 @@ func (r *run) apply(t int, o *Observation, sp Setpoints) {
 	evKW, batKW := r.evKW, r.batKW
 	for c := range m.Chargers {
 		evKW[c] = 0
-		if r.curSess[c] < 0 || c >= len(sp.ChargerKW) {
+		kw, ok := sp.ChargerKW[m.Chargers[c].Name]
+		if r.curSess[c] < 0 || !ok || math.IsNaN(kw) {
 			continue
 		}
 		cs := o.Chargers[c]
-		evKW[c] = clamp(sp.ChargerKW[c], 0, math.Min(cs.PowerKW, r.needKWh[c]/(cs.Efficiency*dt)))
+		evKW[c] = clamp(kw, 0, math.Min(cs.PowerKW, r.needKWh[c]/(cs.Efficiency*dt)))
 	}
 	// Battery requests, clipped to power and SoC limits.
 	for i, b := range r.bats {
 		batKW[i] = 0
-		if i >= len(sp.BatteryKW) {
+		kw, ok := sp.BatteryKW[b.spec.Name]
+		if !ok || math.IsNaN(kw) {
 			continue
 		}
 		c, d := b.limits(dt)
-		batKW[i] = clamp(sp.BatteryKW[i], -d, c)
+		batKW[i] = clamp(kw, -d, c)
 	}
 
 	load := o.LoadKW
@@ -431,9 +435,9 @@ func (r *run) apply(t int, o *Observation, sp Setpoints) {
 	}
 
 	// Parking: prices for this step's arrivals, then the arrivals.
-	for i := range r.lots {
-		if i < len(sp.LotPriceCNYPerH) && sp.LotPriceCNYPerH[i] > 0 {
-			r.lotPrice[i] = sp.LotPriceCNYPerH[i]
+	for i, l := range r.lots {
+		if p := sp.LotPriceCNYPerH[l.spec.Name]; p > 0 && !math.IsInf(p, 0) {
+			r.lotPrice[i] = p
 		}
 	}
 	buffer := max(sp.ParkingBufferSteps, 0)
@@ -461,13 +465,13 @@ func (r *run) apply(t int, o *Observation, sp Setpoints) {
 
 	// Rentals sell tonight's requests at the first step of each day.
 	if t%r.stepsPerDay == 0 {
-		for i, rr := range r.rentals {
+		for _, rr := range r.rentals {
 			if !rr.spec.ShortTerm {
 				continue
 			}
 			adr := rr.spec.ADRCNY
-			if i < len(sp.RentalADRCNY) && sp.RentalADRCNY[i] > 0 {
-				adr = sp.RentalADRCNY[i]
+			if a := sp.RentalADRCNY[rr.spec.Name]; a > 0 && !math.IsInf(a, 0) {
+				adr = a
 			}
 			rr.day(day, adr, r.monthOfDay)
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/unit"
 )
 
@@ -222,4 +223,13 @@ func FromUnit(u *unit.Unit) (*Model, error) {
 	}
 	m.Water = ws
 	return m, nil
+}
+
+// Rules is what the operating policies need to know of the unit beyond each step's
+// observation.
+func (m *Model) Rules() policy.Rules {
+	pk := m.Parking
+	return policy.Rules{PreReleaseRainMM: m.Water.PreReleaseRainMM, Parking: policy.Parking{
+		FixedCNYPerH: pk.FixedCNYPerH, MinCNYPerH: pk.MinCNYPerH, MaxCNYPerH: pk.MaxCNYPerH, StepCNYPerH: pk.StepCNYPerH,
+		TargetLow: pk.TargetLow, TargetHigh: pk.TargetHigh, BandOfHour: pk.BandOfHour, Bands: pk.Bands, BufferSteps: pk.BufferSteps}}
 }

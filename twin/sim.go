@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/lifang-community/lifang/policy"
 )
 
 // Sim is the twin as a plant stepped from outside: Observe returns the observation of
@@ -15,7 +17,7 @@ import (
 type Sim struct {
 	r        *run
 	t        int
-	observed *Observation
+	observed *policy.Observation
 	done     bool
 }
 
@@ -23,11 +25,11 @@ type Sim struct {
 var ErrFinished = errors.New("twin: simulation finished")
 
 // NewSim prepares a run of the model on the inputs; policy names the result.
-func NewSim(m *Model, in *Inputs, policy string) (*Sim, error) {
+func NewSim(m *Model, in *Inputs, name string) (*Sim, error) {
 	if err := in.Validate(m); err != nil {
 		return nil, fmt.Errorf("twin: %w", err)
 	}
-	return &Sim{r: newRun(m, in, policy)}, nil
+	return &Sim{r: newRun(m, in, name)}, nil
 }
 
 // Step is the index of the current step (Steps when finished).
@@ -41,7 +43,7 @@ func (s *Sim) Done() bool { return s.t >= s.r.in.Steps }
 
 // Observe returns the current step's observation, running the events at its start the
 // first time it is called for the step. The observation is valid until Apply.
-func (s *Sim) Observe() (*Observation, error) {
+func (s *Sim) Observe() (*policy.Observation, error) {
 	if s.Done() {
 		return nil, ErrFinished
 	}
@@ -53,7 +55,7 @@ func (s *Sim) Observe() (*Observation, error) {
 
 // Apply runs the current step under sp and moves to the next; it returns what the
 // plant did in the step.
-func (s *Sim) Apply(sp Setpoints) (StepOutcome, error) {
+func (s *Sim) Apply(sp policy.Setpoints) (StepOutcome, error) {
 	o, err := s.Observe()
 	if err != nil {
 		return StepOutcome{}, err

@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"github.com/lifang-community/lifang/policy"
+	"math"
 	"reflect"
 	"testing"
 )
@@ -9,7 +11,7 @@ import (
 func TestSimMatchesRun(t *testing.T) {
 	m := smallModel()
 	in := smallInputs(m, 10, 3)
-	want, err := Run(m, in, NewRuleBased(m), nil)
+	want, err := Run(m, in, policy.NewRuleBased(m.Rules()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,7 +19,7 @@ func TestSimMatchesRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewRuleBased(m)
+	p := policy.NewRuleBased(m.Rules())
 	var imported float64
 	for !s.Done() {
 		o, err := s.Observe()
@@ -84,12 +86,36 @@ func TestWindow(t *testing.T) {
 	if err := w.Validate(m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Run(m, w, NewRuleBased(m), nil); err != nil {
+	if _, err := Run(m, w, policy.NewRuleBased(m.Rules()), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range [][2]int{{-1, 5}, {0, 0}, {100, 100}, {5, 10}} {
 		if _, err := in.Window(bad[0], bad[1]); err == nil {
 			t.Errorf("Window(%d, %d) accepted", bad[0], bad[1])
 		}
+	}
+}
+
+// Setpoints are resolved by asset id: unknown ids and NaN are ignored, known ids apply.
+func TestSetpointsByID(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 1, 1)
+	s, err := NewSim(m, in, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Observe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Apply(policy.Setpoints{BatteryKW: map[string]float64{"no-such-battery": 40, "bess": math.NaN()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Batteries[0].PowerKW != 0 {
+		t.Fatalf("battery ran at %g kW on an unknown id and a NaN", out.Batteries[0].PowerKW)
+	}
+	out, _ = s.Apply(policy.Setpoints{BatteryKW: map[string]float64{"bess": 10}})
+	if out.Batteries[0].PowerKW != 10 {
+		t.Fatalf("battery at %g kW, want 10", out.Batteries[0].PowerKW)
 	}
 }

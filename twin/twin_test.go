@@ -3,6 +3,7 @@ package twin
 import (
 	"context"
 	"errors"
+	"github.com/lifang-community/lifang/policy"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -93,7 +94,7 @@ func smallInputs(m *Model, days int, seed uint64) *Inputs {
 func TestEnergyBalanceBothPolicies(t *testing.T) {
 	m := smallModel()
 	in := smallInputs(m, 30, 1)
-	for _, p := range []Policy{NewBusinessAsUsual(m), NewRuleBased(m)} {
+	for _, p := range []policy.Policy{policy.NewBusinessAsUsual(m.Rules()), policy.NewRuleBased(m.Rules())} {
 		res, err := Run(m, in, p, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -135,7 +136,7 @@ func TestEnergyBalanceBothPolicies(t *testing.T) {
 func TestRuleBasedBeatsBaselineOnGridCost(t *testing.T) {
 	m := smallModel()
 	in := smallInputs(m, 60, 2)
-	cost := func(p Policy) float64 {
+	cost := func(p policy.Policy) float64 {
 		res, err := Run(m, in, p, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -146,7 +147,7 @@ func TestRuleBasedBeatsBaselineOnGridCost(t *testing.T) {
 		}
 		return c
 	}
-	bau, rb := cost(NewBusinessAsUsual(m)), cost(NewRuleBased(m))
+	bau, rb := cost(policy.NewBusinessAsUsual(m.Rules())), cost(policy.NewRuleBased(m.Rules()))
 	if rb >= bau {
 		t.Fatalf("rule-based net grid cost %.1f is not below the baseline's %.1f", rb, bau)
 	}
@@ -156,8 +157,8 @@ func TestRuleBasedBeatsBaselineOnGridCost(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	m := smallModel()
 	in := smallInputs(m, 20, 3)
-	a, _ := Run(m, in, NewRuleBased(m), nil)
-	b, _ := Run(m, in, NewRuleBased(m), nil)
+	a, _ := Run(m, in, policy.NewRuleBased(m.Rules()), nil)
+	b, _ := Run(m, in, policy.NewRuleBased(m.Rules()), nil)
 	for i := range a.Series.ImportKW {
 		if a.Series.ImportKW[i] != b.Series.ImportKW[i] {
 			t.Fatalf("step %d differs between identical runs", i)
@@ -254,7 +255,7 @@ func TestEVUnmetAndTransformer(t *testing.T) {
 	in := smallInputs(m, 3, 4)
 	in.PVKWPerKWp = nil
 	in.EVSessions = []EVSession{{Charger: 0, Arrive: 0, Depart: 3, EnergyKWh: 100}}
-	res, err := Run(m, in, NewBusinessAsUsual(m), nil)
+	res, err := Run(m, in, policy.NewBusinessAsUsual(m.Rules()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestParkingHandCase(t *testing.T) {
 		{Lot: 0, Arrive: 4, Depart: 5, WTPCNYPerHour: 10},                   // both full: turned away
 		{Lot: 0, Arrive: 4, Depart: 5, WTPCNYPerHour: 3},                    // priced out
 	}
-	res, err := Run(m, in, NewBusinessAsUsual(m), nil)
+	res, err := Run(m, in, policy.NewBusinessAsUsual(m.Rules()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,12 +298,12 @@ func TestParkingHandCase(t *testing.T) {
 	// at 10 (10+1 > 10); without it (baseline) it does, and its overstay is a conflict.
 	in.ParkingRequests[1].Depart = 10
 	in.ParkingRequests[1].OverstaySteps = 2
-	res, _ = Run(m, in, NewRuleBased(m), nil)
+	res, _ = Run(m, in, policy.NewRuleBased(m.Rules()), nil)
 	// The long visitor is turned away; the 4–5 visitor takes the shared space instead.
 	if l := res.Parking[0]; l.VisitorHours != 4 || l.ResidentConflicts != 0 {
 		t.Fatalf("rule-based put a visitor leaving at 10 into a window ending at 10 with a 1-step buffer: %+v", l)
 	}
-	res, _ = Run(m, in, NewBusinessAsUsual(m), nil)
+	res, _ = Run(m, in, policy.NewBusinessAsUsual(m.Rules()), nil)
 	if l := res.Parking[0]; l.ResidentConflicts != 1 {
 		t.Fatalf("baseline without buffer: an overstay past the owner's return must be a conflict: %+v", l)
 	}
@@ -318,17 +319,10 @@ func TestRentalHandCase(t *testing.T) {
 		{Rental: 0, Day: 2, Nights: 1, WTPCNY: 150}, // below ADR: refused
 		{Rental: 0, Day: 3, Nights: 5, WTPCNY: 220}, // nights 3,4 inside the horizon
 	}
-	res, _ := Run(m, in, NewBusinessAsUsual(m), nil)
+	res, _ := Run(m, in, policy.NewBusinessAsUsual(m.Rules()), nil)
 	r := res.Rentals[0]
 	if r.SoldNights != 4 || r.Refused != 2 || r.RevenueCNY != 800 || math.Abs(r.Occupancy-0.8) > 1e-12 || r.ADRCNY != 200 || math.Abs(r.RevPARCNY-160) > 1e-9 {
 		t.Fatalf("got %+v", r)
-	}
-}
-
-func TestCheapestStart(t *testing.T) {
-	prices := []float64{1, 1, 0.5, 0.3, 0.3, 1}
-	if s := cheapestStart(prices, 2, 4); s != 3 {
-		t.Fatalf("cheapest 2-step start = %d, want 3", s)
 	}
 }
 
@@ -347,7 +341,7 @@ func TestPVCurtailmentHandCase(t *testing.T) {
 	for k := range in.PVKWPerKWp[0] {
 		in.PVKWPerKWp[0][k] = 1
 	}
-	res, err := Run(m, in, NewBusinessAsUsual(m), nil)
+	res, err := Run(m, in, policy.NewBusinessAsUsual(m.Rules()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,9 +360,9 @@ func TestShiftableRunHandCase(t *testing.T) {
 	in.EVSessions = nil
 	in.Jobs = []Job{{Flexible: 0, Earliest: 19, Latest: 31, ProfileKW: []float64{2, 2}}}
 	for _, c := range []struct {
-		p     Policy
+		p     policy.Policy
 		start int
-	}{{NewBusinessAsUsual(m), 19}, {NewRuleBased(m), 24}} {
+	}{{policy.NewBusinessAsUsual(m.Rules()), 19}, {policy.NewRuleBased(m.Rules()), 24}} {
 		res, err := Run(m, in, c.p, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -391,7 +385,7 @@ func TestRentalConservation(t *testing.T) {
 	m.Rentals = append(m.Rentals, RentalSpec{Name: "flats", Units: 2, RentCNYPerMonth: 3650})
 	in := smallInputs(m, 30, 10)
 	in.Tenancies = []Tenancy{{Rental: 1, Unit: 0, From: -5, To: 10}, {Rental: 1, Unit: 1, From: 20, To: 400}}
-	res, _ := Run(m, in, NewBusinessAsUsual(m), nil)
+	res, _ := Run(m, in, policy.NewBusinessAsUsual(m.Rules()), nil)
 	for _, r := range res.Rentals {
 		if r.SoldNights > r.UnitNights {
 			t.Fatalf("%s sold %d of %d unit-nights", r.Name, r.SoldNights, r.UnitNights)
@@ -422,7 +416,7 @@ func TestRuleBasedForecasterSeesOnlyThePast(t *testing.T) {
 	m := smallModel()
 	in := smallInputs(m, 20, 11)
 	sp := &spyForecaster{}
-	rb := NewRuleBased(m)
+	rb := policy.NewRuleBased(m.Rules())
 	rb.Surplus = sp
 	if _, err := Run(m, in, rb, nil); err != nil {
 		t.Fatal(err)
@@ -444,7 +438,7 @@ func TestRunContextCancelled(t *testing.T) {
 	in := smallInputs(m, 3, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := RunContext(ctx, m, in, NewBusinessAsUsual(m), nil); !errors.Is(err, context.Canceled) {
+	if _, err := RunContext(ctx, m, in, policy.NewBusinessAsUsual(m.Rules()), nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
 }

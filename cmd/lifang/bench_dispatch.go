@@ -159,31 +159,12 @@ func benchDispatch(args []string, stdout, stderr io.Writer) error {
 		"seconds": map[string]float64{"perfect": perfectSecs, "mpc": mpcSecs}, "horizon": *horizon, "cpus": runtime.NumCPU()})
 }
 
-// forecasters the MPC can use, by name.
-var forecasters = map[string]forecast.Model{
-	"snaive":            forecast.SeasonalNaive{Period: 24, Label: "snaive"},
-	"median3":           forecast.DayProfile{Days: 3, Label: "median3"},
-	"median7":           forecast.DayProfile{Days: 7, Label: "median7"},
-	"median14":          forecast.DayProfile{Days: 14, Label: "median14"},
-	"q30_7":             forecast.DayProfile{Days: 7, Quantile: 0.3, Label: "q30_7"},
-	"q40_7":             forecast.DayProfile{Days: 7, Quantile: 0.4, Label: "q40_7"},
-	"q60_7":             forecast.DayProfile{Days: 7, Quantile: 0.6, Label: "q60_7"},
-	"q70_7":             forecast.DayProfile{Days: 7, Quantile: 0.7, Label: "q70_7"},
-	"q80_7":             forecast.DayProfile{Days: 7, Quantile: 0.8, Label: "q80_7"},
-	"q35_7":             forecast.DayProfile{Days: 7, Quantile: 0.35, Label: "q35_7"},
-	"q30_14":            forecast.DayProfile{Days: 14, Quantile: 0.3, Label: "q30_14"},
-	"q40_14":            forecast.DayProfile{Days: 14, Quantile: 0.4, Label: "q40_14"},
-	"daytype_median10":  forecast.DayTypeProfile{Days: 10, Calendar: forecast.DefaultCalendar(), Label: "daytype_median10"},
-	"daytype_wmedian14": forecast.DayTypeProfile{Days: 14, Decay: 0.9, Calendar: forecast.DefaultCalendar(), Label: "daytype_wmedian14"},
-}
-
-func namedModel(name string) forecast.Model { return forecasters[name] }
-
-func modelNames() string {
-	names := make([]string, 0, len(forecasters))
-	for n := range forecasters {
-		names = append(names, n)
+func namedModel(name string) forecast.Model {
+	m, err := forecast.Lookup(name)
+	if err != nil {
+		return nil
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return m
 }
+
+func modelNames() string { return strings.Join(forecast.Names(), ", ") }

@@ -1,4 +1,4 @@
-package twin
+package policy
 
 import (
 	"math"
@@ -35,8 +35,8 @@ import (
 //   - the tank releases what a forecast storm would spill (counting on half the
 //     forecast rain, since forecasts miss), so the storm is detained rather than spilled.
 type RuleBased struct {
-	m  *Model
-	sp Setpoints
+	rules Rules
+	sp    Setpoints
 
 	// ThroughputCostCNYPerKWh is the battery wear charged per kWh discharged
 	// (C_sys / (N · DoD), REFERENCES: LFP ≈ 750 CNY/kWh / (6,000 × 0.85) ≈ 0.15).
@@ -67,25 +67,26 @@ type RuleBased struct {
 	order []int
 }
 
-// NewRuleBased returns the rule-based policy for a model.
-func NewRuleBased(m *Model) *RuleBased {
-	p := &RuleBased{m: m, ThroughputCostCNYPerKWh: 0.15, ForecastRainTrust: 0.5, ReserveFraction: 0.2, lastDay: -1}
-	p.sp.BatteryKW = make([]float64, len(m.Batteries))
-	p.sp.ChargerKW = make([]float64, len(m.Chargers))
-	p.sp.LotPriceCNYPerH = make([]float64, len(m.Parking.Lots))
+// NewRuleBased returns the rule-based policy for a unit's rules.
+func NewRuleBased(r Rules) *RuleBased {
+	p := &RuleBased{rules: r, ThroughputCostCNYPerKWh: 0.15, ForecastRainTrust: 0.5, ReserveFraction: 0.2, lastDay: -1}
 	p.sp.ParkingBestFit = true
-	p.sp.ParkingBufferSteps = m.Parking.BufferSteps
-	nb := len(m.Parking.Bands)
-	for range m.Parking.Lots {
+	p.sp.ParkingBufferSteps = r.Parking.BufferSteps
+	return p
+}
+
+// lots sizes the per-lot band state on the first observation that shows the lots.
+func (p *RuleBased) lots(o *Observation) {
+	nb := len(p.rules.Parking.Bands)
+	for len(p.bandPrice) < len(o.Lots) {
 		bp := make([]float64, nb)
 		for b := range bp {
-			bp[b] = m.Parking.FixedCNYPerH
+			bp[b] = p.rules.Parking.FixedCNYPerH
 		}
 		p.bandPrice = append(p.bandPrice, bp)
 		p.occSum = append(p.occSum, make([]float64, nb))
 		p.occN = append(p.occN, make([]int, nb))
 	}
-	return p
 }
 
 // Name implements Policy.
@@ -97,6 +98,10 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 		p.stepsPerDay = int(math.Round(24 / o.DtH))
 	}
 	sp := &p.sp
+	clearMap(&sp.BatteryKW)
+	clearMap(&sp.ChargerKW)
+	clearMap(&sp.LotPriceCNYPerH)
+	p.lots(o)
 	day := o.Step / p.stepsPerDay
 	newDay := day != p.lastDay
 	if newDay && p.lastDay >= 0 {
@@ -139,7 +144,7 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 		last := j.LatestStart - o.Step
 		power := j.EnergyKWh / (float64(j.Len) * o.DtH)
 		if last <= 0 || surplus >= power || cheapestStart(o.PriceAhead, j.Len, last) == 0 {
-			sp.StartJobs = append(sp.StartJobs, j.Index)
+			sp.StartJobs = append(sp.StartJobs, j.ID)
 			surplus -= power
 			house += power
 		}
@@ -149,7 +154,7 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 	headroom := capKW - house
 	p.order = p.order[:0]
 	for c, ch := range o.Chargers {
-		sp.ChargerKW[c] = 0
+		sp.ChargerKW[ch.ID] = 0
 		if ch.Connected && ch.NeedKWh > 0 {
 			p.order = append(p.order, c)
 		}
@@ -172,7 +177,7 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 				kw = math.Min(ch.PowerKW, kw+math.Max(headroom, 0)) // a cheap step: fill under the cap
 			}
 		}
-		sp.ChargerKW[c] = kw
+		sp.ChargerKW[ch.ID] = kw
 		fromPV := math.Min(kw, math.Max(surplus, 0))
 		surplus -= kw
 		headroom -= kw - fromPV
@@ -184,7 +189,7 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 	// Tank: let out what a forecast storm would spill.
 	sp.TankReleaseM3 = 0
 	w := o.Water
-	if p.m.Water.PreReleaseRainMM > 0 && w.RainForecast24hMM >= p.m.Water.PreReleaseRainMM {
+	if p.rules.PreReleaseRainMM > 0 && w.RainForecast24hMM >= p.rules.PreReleaseRainMM {
 		expected := w.EffectiveAreaM2 * w.RainForecast24hMM / 1000 * p.ForecastRainTrust
 		sp.TankReleaseM3 = math.Max(0, w.VolumeM3+expected-w.CapacityM3)
 	}
@@ -196,8 +201,8 @@ func (p *RuleBased) Decide(o *Observation) Setpoints {
 // so far (negative: a deficit); headroomKW is the room under the import cap.
 func (p *RuleBased) batteries(o *Observation, surplusKW, headroomKW float64) {
 	sp := &p.sp
-	for i := range sp.BatteryKW {
-		sp.BatteryKW[i] = 0
+	for _, b := range o.Batteries {
+		sp.BatteryKW[b.ID] = 0
 	}
 	if len(o.Batteries) == 0 {
 		return
@@ -237,8 +242,8 @@ func (p *RuleBased) batteries(o *Observation, surplusKW, headroomKW float64) {
 			fleet = math.Min(math.Min(power, headroomKW), (target-energy)/(etaC*o.DtH))
 		}
 	}
-	for i, b := range o.Batteries {
-		sp.BatteryKW[i] = fleet * b.PowerKW / power
+	for _, b := range o.Batteries {
+		sp.BatteryKW[b.ID] = fleet * b.PowerKW / power
 	}
 }
 
@@ -292,8 +297,8 @@ func nextCheap(ahead []float64, lo float64) int {
 
 // parking applies the SFpark rules once a day per lot and band, and prices the step.
 func (p *RuleBased) parking(o *Observation, newDay bool) {
-	pk := &p.m.Parking
-	if len(pk.Lots) == 0 {
+	pk := &p.rules.Parking
+	if len(o.Lots) == 0 {
 		return
 	}
 	prevBand := pk.BandOfHour[o.Time.Add(-stepDuration(o.DtH)).Hour()]
@@ -315,16 +320,16 @@ func (p *RuleBased) parking(o *Observation, newDay bool) {
 		}
 	}
 	band := pk.BandOfHour[o.Time.Hour()]
-	for i := range p.sp.LotPriceCNYPerH {
+	for i, l := range o.Lots {
 		if band >= 0 {
-			p.sp.LotPriceCNYPerH[i] = p.bandPrice[i][band]
+			p.sp.LotPriceCNYPerH[l.ID] = p.bandPrice[i][band]
 		}
 	}
 }
 
 // sfparkStep is SFpark's price change for a band's mean occupancy (REFERENCES: shared
 // parking; steps scaled to the unit's step size).
-func sfparkStep(occ float64, pk *ParkingSpec) float64 {
+func sfparkStep(occ float64, pk *Parking) float64 {
 	switch {
 	case occ >= pk.TargetHigh:
 		return pk.StepCNYPerH

@@ -1,28 +1,25 @@
-package optimize
+package policy
 
 import (
 	"math"
 	"time"
 
-	"github.com/lifang-community/lifang/forecast"
-	"github.com/lifang-community/lifang/optimize/solver"
-	"github.com/lifang-community/lifang/twin"
+	"github.com/lifang-community/lifang/optimize"
 )
 
-// TwinMPC is the MPC policy for the twin: the batteries (as one fleet) follow an
+// MPC is the model-predictive policy: the batteries (as one fleet) follow an
 // hourly re-planned dispatch LP over the next Horizon steps, fed by forecasts of the
 // household load and PV made from the past only, with the step's measured net load in
 // place of its forecast and the same real-time layer as MPC; everything else (EVs,
 // shiftable runs, parking, tank) is decided by the rule-based policy.
-type TwinMPC struct {
-	*twin.RuleBased
+type MPC struct {
+	*RuleBased
 	Horizon   int
-	Load, PV  twin.Forecaster
+	Load, PV  Forecaster
 	TimeLimit time.Duration
 
-	m         *twin.Model
 	house, pv []float64
-	session   *solver.Session
+	planner   *optimize.Planner
 	Fallbacks int
 	plan      []float64
 }
@@ -30,33 +27,30 @@ type TwinMPC struct {
 // LastPlan is the fleet battery power (kW, + charge) the last step's plan scheduled for
 // each step of its horizon (nil when it fell back to the rule-based decision): what the
 // operator view shows against what happened.
-func (p *TwinMPC) LastPlan() []float64 { return p.plan }
+func (p *MPC) LastPlan() []float64 { return p.plan }
 
-// NewTwinMPC makes the policy; Close frees its solver.
-func NewTwinMPC(m *twin.Model) (*TwinMPC, error) {
-	s, err := solver.NewSession()
+// NewMPC makes the policy with its forecasters (load: the household load's, pv: PV's,
+// surplus: the rule-based layer's PV-surplus forecaster); Close frees its solver.
+func NewMPC(r Rules, load, pv, surplus Forecaster) (*MPC, error) {
+	pl, err := optimize.NewPlanner()
 	if err != nil {
 		return nil, err
 	}
-	rb := twin.NewRuleBased(m)
-	rb.Surplus = forecast.DayProfile{Days: 7, Label: "median7"}
+	rb := NewRuleBased(r)
+	rb.Surplus = surplus
 	// No time limit by default: a limit hit on a busy machine would change the result,
-	// and the twin must be deterministic. Live control sets one.
-	return &TwinMPC{RuleBased: rb, Horizon: 24, m: m, session: s,
-		// Quantiles chosen on the CityLearn dispatch benchmark: planning on a lower
-		// load and a higher PV quantile avoids grid charging that surplus then wastes.
-		Load: forecast.DayProfile{Days: 7, Quantile: 0.4, Label: "q40_7"},
-		PV:   forecast.DayProfile{Days: 7, Quantile: 0.8, Label: "q80_7"}}, nil
+	// and the twin must be deterministic. Live control may set one.
+	return &MPC{RuleBased: rb, Horizon: 24, planner: pl, Load: load, PV: pv}, nil
 }
 
 // Close frees the solver.
-func (p *TwinMPC) Close() { p.session.Close() }
+func (p *MPC) Close() { p.planner.Close() }
 
-// Name implements twin.Policy.
-func (*TwinMPC) Name() string { return "mpc" }
+// Name implements Policy.
+func (*MPC) Name() string { return "mpc" }
 
-// Decide implements twin.Policy.
-func (p *TwinMPC) Decide(o *twin.Observation) twin.Setpoints {
+// Decide implements Policy.
+func (p *MPC) Decide(o *Observation) Setpoints {
 	sp := p.RuleBased.Decide(o)
 	house := o.LoadKW + o.FlexKW
 	defer func() {
@@ -67,10 +61,10 @@ func (p *TwinMPC) Decide(o *twin.Observation) twin.Setpoints {
 		return sp
 	}
 	ev := 0.0
-	for _, kw := range sp.ChargerKW {
-		ev += kw
+	for _, ch := range o.Chargers { // in observation order: the sum is reproducible
+		ev += sp.ChargerKW[ch.ID]
 	}
-	var b Battery
+	var b optimize.Battery
 	for _, s := range o.Batteries {
 		b.CapacityKWh += s.MaxKWh
 		b.MinKWh += s.MinKWh
@@ -106,7 +100,7 @@ func (p *TwinMPC) Decide(o *twin.Observation) twin.Setpoints {
 	for k := range caps {
 		caps[k] = capKW
 	}
-	plan, err := dispatch(p.session, net, o.PriceAhead[:h], o.ExportCNYPerKWh, b, o.DtH, false, 0, p.TimeLimit, caps)
+	plan, err := p.planner.Plan(net, o.PriceAhead[:h], o.ExportCNYPerKWh, b, o.DtH, p.TimeLimit, caps)
 	if err != nil {
 		p.Fallbacks++
 		p.plan = nil
@@ -128,10 +122,10 @@ func (p *TwinMPC) Decide(o *twin.Observation) twin.Setpoints {
 	default:
 		fleet = c - d
 	}
-	for i, s := range o.Batteries {
-		sp.BatteryKW[i] = fleet * s.PowerKW / b.PowerKW
+	for _, s := range o.Batteries {
+		sp.BatteryKW[s.ID] = fleet * s.PowerKW / b.PowerKW
 	}
 	return sp
 }
 
-var _ twin.Policy = (*TwinMPC)(nil)
+var _ Policy = (*MPC)(nil)
