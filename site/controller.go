@@ -89,6 +89,8 @@ type Config struct {
 	RunID  string
 	DryRun bool
 	Log    *slog.Logger
+	// Metrics, when set, is updated after every step.
+	Metrics *Metrics
 }
 
 // Controller runs the live loop one step at a time.
@@ -271,6 +273,33 @@ type StepReport struct {
 
 // Step decides step k (starting at at) and carries the decision out.
 func (c *Controller) Step(ctx context.Context, at time.Time) (*StepReport, error) {
+	t0 := time.Now()
+	rep, err := c.step(ctx, at)
+	if err == nil && c.cfg.Metrics != nil {
+		c.cfg.Metrics.step(rep, time.Since(t0), len(c.alarms), c.staleness(ctx, at))
+	}
+	return rep, err
+}
+
+// staleness is the age of each meter's newest power reading at at, in seconds.
+func (c *Controller) staleness(ctx context.Context, at time.Time) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range c.site.Meters {
+		p := PointPower(m.ID)
+		prev, _, err := c.cfg.Store.Neighbours(ctx, p, at.Add(time.Nanosecond))
+		if err != nil {
+			continue
+		}
+		if prev == nil {
+			out[p] = math.Inf(1)
+		} else {
+			out[p] = at.Sub(prev.Time).Seconds()
+		}
+	}
+	return out
+}
+
+func (c *Controller) step(ctx context.Context, at time.Time) (*StepReport, error) {
 	k := c.StepOf(at)
 	rep := &StepReport{Step: k, Time: at}
 	if k > c.lastStep+1 && c.lastStep >= -1 {

@@ -422,3 +422,37 @@ func TestResumeReplaysPolicy(t *testing.T) {
 	}
 	_ = strings.Contains
 }
+
+// An operator override pins the battery's setpoint until it expires, within the limits.
+func TestOverride(t *testing.T) {
+	r := newRig(t, "business_as_usual")
+	rng := rand.New(rand.NewPCG(7, 7))
+	ctx := context.Background()
+	r.mem.Ingest(ctx, ingest.Input{Events: []reading.Event{{Kind: EventOverride, Source: "alice", Time: r.t0.Add(2 * time.Hour),
+		Attrs: map[string]string{"device": "community-bess", "value_kw": "-150", "until": r.t0.Add(4 * time.Hour).Format(time.RFC3339), "by": "alice"}}}})
+	for k := range 6 {
+		at := r.t0.Add(time.Duration(k) * time.Hour)
+		r.feed(rng, at)
+		r.bat.st.EnergyKWh, r.bat.st.MaxDischargeKW, r.bat.st.MaxChargeKW = 600, 500, 500
+		if _, err := r.ctl.Step(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		want := 0.0
+		if k == 2 || k == 3 {
+			want = -150
+		}
+		if got := r.bat.sent[len(r.bat.sent)-1]; got != want {
+			t.Fatalf("step %d: battery told %g kW, want %g", k, got, want)
+		}
+	}
+	cmds, _ := r.mem.Events(ctx, EventCommand)
+	found := false
+	for _, c := range cmds {
+		if c.Attrs["step"] == "2" && strings.Contains(c.Attrs["clamp"], "override by alice") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the override is not named in the ledgered command")
+	}
+}

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,7 +176,11 @@ func runOperate(args []string, stdout, stderr io.Writer) error {
 	dryRun := fs.Bool("dry-run", false, "decide and log every command without sending it")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	mqttURL := fs.String("mqtt", "", "MQTT broker (default: the unit's site.mqtt.broker)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on HOST:PORT/metrics")
 	quiet := fs.Bool("quiet", false, "log warnings only")
+	if len(args) > 0 && args[0] == "override" {
+		return runOverride(args[1:], stdout, stderr)
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -221,7 +228,7 @@ func runOperate(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := serveContext()
 	defer stop()
 	op := &operation{u: u, m: m, start: start, until: until, speed: *speed, sim: *clock == "sim", policy: *policy, dryRun: *dryRun, log: lg,
-		broker: *mqttURL, step: time.Duration(u.Simulation.StepMinutes) * time.Minute}
+		broker: *mqttURL, metricsAddr: *metricsAddr, step: time.Duration(u.Simulation.StepMinutes) * time.Minute}
 	rep, err := op.run(ctx, *db)
 	if err != nil {
 		return err
@@ -244,6 +251,7 @@ type operation struct {
 	policy       string
 	dryRun       bool
 	broker       string
+	metricsAddr  string
 	step         time.Duration
 	log          *slog.Logger
 
@@ -321,7 +329,9 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 		defer bc.Close()
 		bats[sb.Battery] = bc
 	}
-	mq, err := mqtt.Dial(ctx, mqtt.ClientConfig{BrokerURL: broker, ClientID: "lifang-control-" + u.Name, Log: op.log})
+	offline, _ := json.Marshal(site.Presence{Status: "offline"})
+	mq, err := mqtt.Dial(ctx, mqtt.ClientConfig{BrokerURL: broker, ClientID: "lifang-control-" + u.Name, Log: op.log,
+		Will: &mqtt.Will{Topic: site.TopicController(u.Name), Payload: offline, Retain: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +349,22 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 	}
 	runID := op.policy + "@" + op.start.UTC().Format("20060102T150405Z")
 	cfg := site.Config{Unit: u, Model: op.m, Policy: pol, PolicyName: op.policy, PolicyVersion: policyVersion, Store: d.st, Sink: pipe,
-		Batteries: bats, Commands: cmd, Start: op.start, RunID: runID, DryRun: op.dryRun, Log: op.log}
+		Batteries: bats, Commands: cmd, Start: op.start, RunID: runID, DryRun: op.dryRun, Log: op.log, Metrics: site.NewMetrics()}
+	if op.metricsAddr != "" {
+		ln, err := net.Listen("tcp", op.metricsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics %s: %w", op.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			cfg.Metrics.WriteTo(w)
+		})
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		op.log.Info("metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
 	if cs != nil {
 		cfg.Chargers = cs
 	}
@@ -568,8 +593,82 @@ func (op *operation) report(ctx context.Context, d *dataset, ctl *site.Controlle
 	return r, nil
 }
 
-var (
-	_ = errors.New
-	_ = os.Getenv
-	_ = strconv.Itoa
-)
+// runOverride pins a battery's or charger's setpoint until a time: one control_override
+// event in the ledger, which the running controller applies from its next step.
+func runOverride(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("operate override", "--unit FILE --db PATH --device ID --kw V --until RFC3339 --by NAME --reason TEXT [--from RFC3339]", stderr)
+	unitFile := fs.String("unit", "", "the commissioned unit")
+	db := fs.String("db", "", "the operated database")
+	device := fs.String("device", "", "battery or charging point id (the unit's names)")
+	kw := fs.Float64("kw", math.NaN(), "setpoint in kW (battery: + charge, − discharge; charger: charging power)")
+	untilText := fs.String("until", "", "the override expires at this time (RFC 3339)")
+	fromText := fs.String("from", "", "in force from this time (default: the latest decision's time, so from the next step)")
+	by := fs.String("by", os.Getenv("USER"), "who sets it (ledgered)")
+	reason := fs.String("reason", "", "why (ledgered)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	u, _, err := loadSiteUnit(*unitFile)
+	if err != nil {
+		return err
+	}
+	limit := math.NaN()
+	for _, b := range u.Batteries {
+		if b.Name == *device {
+			limit = b.PowerKW
+			if !(math.Abs(*kw) <= limit) {
+				return usageError{fmt.Sprintf("--kw %g: battery %s takes −%g … %g kW", *kw, b.Name, limit, limit)}
+			}
+		}
+	}
+	for _, c := range u.EV.Chargers {
+		for _, n := range u.ChargerNames() {
+			if n == *device && (n == c.Name || strings.HasPrefix(n, c.Name+"/")) {
+				limit = c.PowerKW
+				if !(*kw >= 0 && *kw <= limit) {
+					return usageError{fmt.Sprintf("--kw %g: charging point %s takes 0 … %g kW", *kw, n, limit)}
+				}
+			}
+		}
+	}
+	if math.IsNaN(limit) {
+		return usageError{fmt.Sprintf("--device %q: not a battery or charging point of %s", *device, u.Name)}
+	}
+	until, err := parseStart(*untilText)
+	if err != nil {
+		return usageError{"--until: " + err.Error()}
+	}
+	if *by == "" || *reason == "" || strings.ContainsAny(*by+*reason, "=;\t\n") {
+		return usageError{"--by and --reason are required (no '=', ';', tabs or newlines): an override is evidence"}
+	}
+	ctx := context.Background()
+	d, err := openData(ctx, *db, "", sqliteOptions())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	from := time.Now()
+	if *fromText != "" {
+		if from, err = parseStart(*fromText); err != nil {
+			return usageError{"--from: " + err.Error()}
+		}
+	} else if decs, err := d.st.Events(ctx, reading.EventKind(site.EventDecision)); err == nil && len(decs) > 0 {
+		from = decs[len(decs)-1].Time
+	}
+	if !until.After(from) {
+		return usageError{fmt.Sprintf("--until %s is not after %s, when the override starts", until.Format(time.RFC3339), from.Format(time.RFC3339))}
+	}
+	ev := reading.Event{Kind: reading.EventKind(site.EventOverride), Source: *by, Time: from, Attrs: map[string]string{
+		"device": *device, "value_kw": strconv.FormatFloat(*kw, 'g', -1, 64), "until": until.Format(time.RFC3339), "by": *by, "reason": *reason}}
+	p := ingest.NewPipeline(d.st, d.log, func() time.Time { return from }, nil)
+	res, err := p.Ingest(ctx, ingest.Input{Source: "cli:operate-override", Events: []reading.Event{ev}})
+	if err != nil {
+		return err
+	}
+	if res.Events != 1 {
+		return fmt.Errorf("override not ledgered: %+v", res.Reasons)
+	}
+	fmt.Fprintf(stdout, "override: %s at %g kW from %s until %s by %s (leaf %d)\n", *device, *kw, from.Format(time.RFC3339), until.Format(time.RFC3339), *by, res.LeafIndex)
+	return nil
+}
+

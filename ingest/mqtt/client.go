@@ -35,7 +35,17 @@ type ClientConfig struct {
 	BrokerURL string
 	// ClientID must be unique among the broker's clients.
 	ClientID string
-	Log      *slog.Logger
+	// Will, when set, is published by the broker if the connection ends without a
+	// DISCONNECT (the process was killed): a controller's "offline" presence.
+	Will *Will
+	Log  *slog.Logger
+}
+
+// Will is a last-will message (QoS 1).
+type Will struct {
+	Topic   string
+	Payload []byte
+	Retain  bool
 }
 
 type subscription struct {
@@ -134,7 +144,11 @@ func (c *Client) connect(ctx context.Context) (<-chan error, error) {
 			connLost(fmt.Errorf("broker sent DISCONNECT, reason code %#x", d.ReasonCode))
 		},
 	})
-	if _, err := cli.Connect(cctx, &paho.Connect{ClientID: c.cfg.ClientID, CleanStart: true, KeepAlive: keepAlive}); err != nil {
+	cp := &paho.Connect{ClientID: c.cfg.ClientID, CleanStart: true, KeepAlive: keepAlive}
+	if w := c.cfg.Will; w != nil {
+		cp.WillMessage = &paho.WillMessage{Topic: w.Topic, Payload: w.Payload, Retain: w.Retain, QoS: 1}
+	}
+	if _, err := cli.Connect(cctx, cp); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("connect: %w", err)
 	}

@@ -91,6 +91,9 @@ func (c *CentralSystem) SetLimit(ctx context.Context, cp string, connector int, 
 	if err := l.validate(); err != nil {
 		return c.invalid(cp, action, err)
 	}
+	// OCPP 1.6's schema wants the limit a multiple of 0.1 (chargingSchedulePeriod.limit,
+	// multipleOf 0.1): round down, so the charger never gets more than asked.
+	l.Value = math.Floor(l.Value*10+1e-9) / 10
 	unit := types.ChargingRateUnitType(l.Unit)
 	tx := c.openTransaction(cp, connector)
 	purpose := types.ChargingProfilePurposeTxDefaultProfile
