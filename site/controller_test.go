@@ -456,3 +456,29 @@ func TestOverride(t *testing.T) {
 		t.Fatal("the override is not named in the ledgered command")
 	}
 }
+
+func TestMetricsExposition(t *testing.T) {
+	r := newRig(t, "rule_based")
+	r.ctl.cfg.Metrics = NewMetrics()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for k := range 3 {
+		at := r.t0.Add(time.Duration(k) * time.Hour)
+		r.feed(rng, at)
+		if _, err := r.ctl.Step(context.Background(), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	r.ctl.cfg.Metrics.WriteTo(&b)
+	out := b.String()
+	for _, want := range []string{
+		`lifang_operate_commands_total{device="community-bess",protocol="modbus",status="acked"} 3`,
+		"lifang_operate_steps_total 3", "lifang_operate_last_step 2", "lifang_operate_step_seconds_count 3",
+		`lifang_operate_data_staleness_seconds{point="feeder-a/elec/active_power"} 0`,
+		"# TYPE lifang_operate_step_seconds summary",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q:\n%s", want, out)
+		}
+	}
+}
