@@ -338,9 +338,10 @@ func (c *CentralSystem) invalid(cp, action string, err error) CommandResult {
 }
 
 // simple runs a command of one request whose answer has a status field, mapping it
-// with statuses (answers not listed become StatusError).
+// with statuses (answers not listed become StatusError); then, when not nil, runs on
+// the same turn after an Accepted answer (SetLimit's confirmation).
 func (c *CentralSystem) simple(ctx context.Context, cp, what string, req ocpp.Request, logged json.RawMessage,
-	status func(ocpp.Response) (string, bool)) CommandResult {
+	status func(ocpp.Response) (string, bool), then func(t *turn, res *CommandResult)) CommandResult {
 	action := req.GetFeatureName()
 	res := CommandResult{Request: logged}
 	t, st, detail := c.begin(ctx, cp)
@@ -362,6 +363,9 @@ func (c *CentralSystem) simple(ctx context.Context, cp, what string, req ocpp.Re
 	}
 	res.Status = mapStatus(s)
 	res.Detail = what + ": " + s
+	if then != nil && res.Status == StatusAccepted {
+		then(t, &res)
+	}
 	return c.finish(cp, action, res)
 }
 

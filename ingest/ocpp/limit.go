@@ -116,33 +116,17 @@ func (c *CentralSystem) SetLimit(ctx context.Context, cp string, connector int, 
 	}
 	what := fmt.Sprintf("%s %s id %d %s: %v from %s", action, purpose, id, where, l, schedule.StartSchedule.FormatTimestamp())
 	req := smartcharging.NewSetChargingProfileRequest(connector, profile)
-	res := CommandResult{Request: marshalRequest(req)}
-
-	t, st, detail := c.begin(ctx, cp)
-	if t == nil {
-		res.Status, res.Detail = st, what+": "+detail
-		return c.finish(cp, action, res)
-	}
-	defer t.end()
-	r := t.call(ctx, req)
-	res.Attempts = r.attempts
-	if r.status != "" {
-		res.Status, res.Detail = r.status, what+": "+r.detail
-		return c.finish(cp, action, res)
-	}
-	conf, ok := r.resp.(*smartcharging.SetChargingProfileConfirmation)
-	if !ok {
-		res.Status, res.Detail = StatusError, fmt.Sprintf("%s: unexpected answer %T", what, r.resp)
-		return c.finish(cp, action, res)
-	}
-	res.Status = mapStatus(string(conf.Status))
-	res.Detail = what + ": " + string(conf.Status)
-	if res.Status != StatusAccepted {
-		return c.finish(cp, action, res)
-	}
-	res.Confirmed, detail = t.confirm(ctx, connector, at, l)
-	res.Detail += "; " + detail
-	return c.finish(cp, action, res)
+	return c.simple(ctx, cp, what, req, marshalRequest(req), func(r ocpp.Response) (string, bool) {
+		conf, ok := r.(*smartcharging.SetChargingProfileConfirmation)
+		if !ok {
+			return "", false
+		}
+		return string(conf.Status), true
+	}, func(t *turn, res *CommandResult) {
+		var detail string
+		res.Confirmed, detail = t.confirm(ctx, connector, at, l)
+		res.Detail += "; " + detail
+	})
 }
 
 // confirm asks the charger for its composite schedule and checks that the limit in
@@ -226,5 +210,5 @@ func (c *CentralSystem) ClearLimit(ctx context.Context, cp string, connector int
 			return "", false
 		}
 		return string(conf.Status), true
-	})
+	}, nil)
 }

@@ -38,7 +38,7 @@ func (c *CentralSystem) RemoteStart(ctx context.Context, cp string, connector in
 			return "", false
 		}
 		return string(conf.Status), true
-	})
+	}, nil)
 }
 
 // RemoteStop asks the charge point to stop a transaction (RemoteStopTransaction).
@@ -56,7 +56,7 @@ func (c *CentralSystem) RemoteStop(ctx context.Context, cp string, transaction i
 			return "", false
 		}
 		return string(conf.Status), true
-	})
+	}, nil)
 }
 
 // Trigger asks the charge point to send a message now (TriggerMessage):
@@ -87,5 +87,5 @@ func (c *CentralSystem) Trigger(ctx context.Context, cp string, connector int, m
 			return "", false
 		}
 		return string(conf.Status), true
-	})
+	}, nil)
 }
