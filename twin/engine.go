@@ -669,9 +669,17 @@ func (r *run) finish() *Result {
 		r.endOfDay(n - 1)
 	}
 	for c := range r.curSess {
-		if r.curSess[c] >= 0 {
-			r.depart(c)
+		k := r.curSess[c]
+		if k < 0 {
+			continue
 		}
+		if r.sessions[c][k].Depart > n { // still plugged in after the run: pending, not unmet
+			res.EV.PendingKWh += r.needKWh[c]
+			res.EV.SessionsPending++
+			r.curSess[c], r.needKWh[c] = -1, 0
+			continue
+		}
+		r.depart(c)
 	}
 	res.EV.ACKWh = res.Energy.EVKWh
 	endKWh := 0.0

@@ -83,6 +83,11 @@ type EVTotals struct {
 	ACKWh         float64 `json:"ac_kwh"`        // drawn from the bus (billed)
 	UnmetKWh      float64 `json:"unmet_kwh"`
 	SessionsUnmet int     `json:"sessions_unmet"`
+	// PendingKWh is what EVs still plugged in when the run ends (their departure is
+	// after it) have yet to receive: not unmet, but energy a policy that defers
+	// charging has not bought yet — count it when comparing costs over a short window.
+	PendingKWh      float64 `json:"pending_kwh"`
+	SessionsPending int     `json:"sessions_pending"`
 }
 
 // FlexTotals summarise shiftable runs.
