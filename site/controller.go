@@ -304,8 +304,16 @@ func (c *Controller) step(ctx context.Context, at time.Time) (*StepReport, error
 	rep := &StepReport{Step: k, Time: at}
 	if k > c.lastStep+1 && c.lastStep >= -1 {
 		from := c.lastStep + 1
+		// A skipped step whose decision was ledgered without its answers was cut short by
+		// the process stopping: some of its commands may have reached the devices.
+		for j := from; j < k; j++ {
+			if c.attempts[j] > 0 && !c.answered[j] {
+				c.event(ctx, EventAlarm, at, map[string]string{"kind": "step_interrupted", "step": strconv.Itoa(j), "attempt": strconv.Itoa(c.attempts[j] - 1),
+					"reason": "a decision of this step was ledgered but not its answers (the process stopped), and the clock moved past the step before the restart; some of its commands may have reached the devices"})
+			}
+		}
 		c.event(ctx, EventAlarm, at, map[string]string{"kind": "steps_missed", "from_step": strconv.Itoa(from), "to_step": strconv.Itoa(k - 1),
-			"reason": "the controller was not running (or the clock moved on) for these steps; the devices ran on their last setpoints or their own watchdogs"})
+			"reason": "no step decided by the controller for these steps (it was not running, or the clock moved on); the devices ran on their last setpoints or their own watchdogs"})
 	}
 	if c.attempts[k] > 0 && !c.answered[k] {
 		c.event(ctx, EventAlarm, at, map[string]string{"kind": "step_interrupted", "step": strconv.Itoa(k), "attempt": strconv.Itoa(c.attempts[k] - 1),

@@ -12,7 +12,6 @@ import (
 //     connections for the period;
 //   - stale:<meter>@<from>/<duration>: the meter publishes nothing for the period;
 //   - reject-profiles:<ocpp_id>: the charger answers every SetChargingProfile Rejected;
-//   - offline:<ocpp_id>@<from>/<duration>: the charger's connection is down for the period;
 //   - mqtt-drop:<share>: that share of the emulator's MQTT publications is dropped
 //     (seeded, so a run is repeatable).
 type Fault struct {
@@ -30,7 +29,7 @@ func (f Fault) Active(t time.Time) bool { return !t.Before(f.From) && t.Before(f
 func ParseFault(s string) (Fault, error) {
 	kind, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		return Fault{}, fmt.Errorf("fault %q: want KIND:ARGS (modbus-down:BATTERY@FROM/DURATION, stale:METER@FROM/DURATION, reject-profiles:OCPP_ID, offline:OCPP_ID@FROM/DURATION, mqtt-drop:SHARE)", s)
+		return Fault{}, fmt.Errorf("fault %q: want KIND:ARGS (modbus-down:BATTERY@FROM/DURATION, stale:METER@FROM/DURATION, reject-profiles:OCPP_ID, mqtt-drop:SHARE)", s)
 	}
 	f := Fault{Kind: kind}
 	switch kind {
@@ -47,7 +46,7 @@ func ParseFault(s string) (Fault, error) {
 		}
 		f.Device = rest
 		return f, nil
-	case "modbus-down", "stale", "offline":
+	case "modbus-down", "stale":
 		dev, period, ok := strings.Cut(rest, "@")
 		if !ok || dev == "" {
 			return Fault{}, fmt.Errorf("fault %q: want %s:DEVICE@FROM/DURATION, e.g. %s:x@2025-07-14T10:00:00+08:00/2h", s, kind, kind)
@@ -67,5 +66,5 @@ func ParseFault(s string) (Fault, error) {
 		f.Device, f.From, f.To = dev, t, t.Add(d)
 		return f, nil
 	}
-	return Fault{}, fmt.Errorf("fault %q: unknown kind %q (valid: modbus-down, stale, reject-profiles, offline, mqtt-drop)", s, kind)
+	return Fault{}, fmt.Errorf("fault %q: unknown kind %q (valid: modbus-down, stale, reject-profiles, mqtt-drop)", s, kind)
 }

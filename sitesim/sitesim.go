@@ -226,6 +226,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, f := range cfg.Faults {
 		e.rep.Faults = append(e.rep.Faults, fmt.Sprintf("%s:%s", f.Kind, f.Device))
 	}
+	if err := e.checkFaults(); err != nil {
+		return nil, err
+	}
 	defer e.close()
 	if err := e.start(ctx); err != nil {
 		return nil, err
@@ -347,6 +350,37 @@ func (e *emu) start(ctx context.Context) error {
 		ev.cp = e.cps[ev.spec.OCPPID]
 	}
 	return ctx.Err()
+}
+
+// checkFaults rejects a fault naming a device the site does not have: a typo would
+// otherwise inject nothing and the run would look like a passed fault test.
+func (e *emu) checkFaults() error {
+	for _, f := range e.cfg.Faults {
+		var known []string
+		switch f.Kind {
+		case "modbus-down":
+			for _, b := range e.s.Batteries {
+				known = append(known, b.Battery)
+			}
+		case "stale":
+			for _, m := range e.s.Meters {
+				known = append(known, m.ID)
+			}
+			for _, t := range e.s.Tanks {
+				known = append(known, t.Device)
+			}
+		case "reject-profiles":
+			for _, c := range e.s.Chargers {
+				known = append(known, c.OCPPID)
+			}
+		default:
+			continue
+		}
+		if !slices.Contains(known, f.Device) {
+			return fmt.Errorf("sitesim: fault %s:%s: the site has no such device (valid: %s)", f.Kind, f.Device, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 func (e *emu) startTimeout() time.Duration {
@@ -659,7 +693,9 @@ func (e *emu) meter(id string) *meterRegs {
 func (e *emu) setpoints(at time.Time, o *policy.Observation) policy.Setpoints {
 	sp := policy.Setpoints{BatteryKW: map[string]float64{}, ChargerKW: map[string]float64{}, LotPriceCNYPerH: map[string]float64{}}
 	for _, b := range e.bats {
-		kw, mode, _ := b.srv.Command(at)
+		// The BESS's own watchdog is judged at the step's end: one that expires inside the
+		// step stops the battery for all of it (the emulator's steps are constant power).
+		kw, mode, _ := b.srv.Command(at.Add(e.in.Step))
 		if mode == 0 {
 			kw = 0
 			b.rep.StandbySteps++
@@ -839,17 +875,12 @@ func (e *emu) apply(dev string, c site.Command) string {
 		if c.Action != "start" {
 			return fmt.Sprintf("action %q: an appliance group takes start", c.Action)
 		}
-		var bad []string
+		// Starting is idempotent, as a repeated command after a controller restart needs:
+		// a run that already started (or was never announced) is left as it is.
 		for _, j := range c.Jobs {
-			if !e.pending[j] {
-				bad = append(bad, strconv.Itoa(j))
+			if e.pending[j] {
+				e.jobsNow[j] = true
 			}
-		}
-		if len(bad) > 0 {
-			return "not waiting to start: job " + strings.Join(bad, ", ")
-		}
-		for _, j := range c.Jobs {
-			e.jobsNow[j] = true
 		}
 		return ""
 	}

@@ -80,7 +80,7 @@ var runoffBySurface = map[string]float64{
 // idempotent and never overwrites a non-zero value.
 func (u *Unit) ApplyDefaults() {
 	if u.Site != nil {
-		defer u.Site.applyDefaults()
+		defer func() { u.Site.applyDefaults(u.Simulation.StepMinutes) }()
 	}
 	orStr(&u.Location.TimeZone, DefaultTimeZone)
 	orInt(&u.Simulation.Hours, DefaultHours)

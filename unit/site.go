@@ -77,7 +77,7 @@ type SiteBattery struct {
 	// RegisterMap names the device's map: "lifang" (the reference map) [lifang].
 	RegisterMap string `yaml:"register_map,omitempty"`
 	// CommTimeoutS is written to the BESS: without a command for this long it goes to
-	// standby by itself [2 × max_staleness].
+	// standby by itself, so a lost link stops it within one step [one step + 300 s].
 	CommTimeoutS int `yaml:"comm_timeout_s,omitempty"`
 }
 
@@ -124,7 +124,7 @@ const (
 	DefaultMinCurrentA         = 6
 )
 
-func (s *Site) applyDefaults() {
+func (s *Site) applyDefaults(stepMinutes int) {
 	sf := &s.Safety
 	if sf.MaxStalenessMinutes == 0 {
 		sf.MaxStalenessMinutes = DefaultMaxStalenessMinutes
@@ -144,7 +144,7 @@ func (s *Site) applyDefaults() {
 			b.RegisterMap = "lifang"
 		}
 		if b.CommTimeoutS == 0 {
-			b.CommTimeoutS = 2 * 60 * sf.MaxStalenessMinutes
+			b.CommTimeoutS = 60*stepMinutes + 300
 		}
 	}
 	for i := range s.Chargers {

@@ -87,7 +87,7 @@ func runSitesim(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "log warnings only")
 	meterLag := fs.Bool("meter-lag", false, "meters report the previous step's mean power at a step's start (what a real controller sees), not the step's own")
 	var faults []sitesim.Fault
-	fs.Func("fault", "inject a fault (repeatable): modbus-down:BATTERY@FROM/DUR, stale:METER@FROM/DUR, reject-profiles:OCPP_ID, offline:OCPP_ID@FROM/DUR, mqtt-drop:SHARE", func(s string) error {
+	fs.Func("fault", "inject a fault (repeatable): modbus-down:BATTERY@FROM/DUR, stale:METER@FROM/DUR, reject-profiles:OCPP_ID, mqtt-drop:SHARE", func(s string) error {
 		f, err := sitesim.ParseFault(s)
 		if err == nil {
 			faults = append(faults, f)
@@ -306,7 +306,7 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 		}
 		cs = ocpp.NewCentralSystem(ocpp.Config{Addr: lu.Host}, pipe, op.log)
 		var evs []reading.Event
-		for _, k := range []reading.EventKind{reading.EVSessionStart, reading.EVSessionStop, ocpp.EventSessionIntent} {
+		for _, k := range []reading.EventKind{reading.EVSessionStart, reading.EVSessionStop, ocpp.EventSessionLost, ocpp.EventSessionIntent} {
 			e, err := d.st.Events(ctx, k)
 			if err != nil {
 				return nil, err

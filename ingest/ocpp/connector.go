@@ -187,6 +187,17 @@ func (c *CentralSystem) trackStop(cp string, connector, tx, meterStopWh int, at 
 	s.PowerW = 0
 }
 
+// trackLost forgets a connector's transaction whose stop never arrived.
+func (c *CentralSystem) trackLost(cp string, connector int) {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if s := c.conns[connKey{cp, connector}]; s != nil {
+		s.Transaction, s.MeterStartWh = 0, 0
+		s.DepartureTime, s.EnergyNeedKWh, s.MaxPowerKW = time.Time{}, 0, 0
+		s.PowerW = 0
+	}
+}
+
 // trackReadings keeps the newest energy register and active power readings of each
 // connector; older ones (a charger replaying queued messages) do not overwrite them.
 func (c *CentralSystem) trackReadings(cp string, rs []reading.Reading) {

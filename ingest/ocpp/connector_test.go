@@ -219,3 +219,44 @@ func TestRestore(t *testing.T) {
 		t.Fatalf("next transaction id %d, want 6", cs.nextTx)
 	}
 }
+
+// A transaction restored from the ledger whose charger then reports the connector
+// Available (its StopTransaction was lost while the central system was down) is closed
+// and the loss ledgered; a connector still charging keeps its transaction.
+func TestLostTransactionClosedOnAvailable(t *testing.T) {
+	sink := &fakeSink{}
+	at := time.Date(2025, 7, 14, 8, 0, 0, 0, time.UTC)
+	cs := NewCentralSystem(Config{Addr: "127.0.0.1:0"}, sink, testLogger(t))
+	cs.Restore([]reading.Event{
+		{Kind: reading.EVSessionStart, Source: "CPL/1", Time: at, Attrs: map[string]string{"transaction_id": "7", "meter_start_wh": "100", "id_tag_status": "Accepted"}},
+		{Kind: reading.EVSessionStart, Source: "CPL/2", Time: at, Attrs: map[string]string{"transaction_id": "8", "meter_start_wh": "200", "id_tag_status": "Accepted"}},
+	})
+	if err := cs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cs.Stop)
+	cp := connectCharger(t, cs, "CPL")
+	if _, err := cp.StatusNotification(1, core.NoError, core.ChargePointStatusAvailable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.StatusNotification(2, core.NoError, core.ChargePointStatusCharging); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := cs.Connector("CPL", 1); st.Transaction != 0 {
+		t.Fatalf("lost transaction still open: %+v", st)
+	}
+	if st, _ := cs.Connector("CPL", 2); st.Transaction != 8 {
+		t.Fatalf("charging connector lost its transaction: %+v", st)
+	}
+	var lost []reading.Event
+	for _, in := range sink.got() {
+		for _, e := range in.Events {
+			if e.Kind == EventSessionLost {
+				lost = append(lost, e)
+			}
+		}
+	}
+	if len(lost) != 1 || lost[0].Attrs["transaction_id"] != "7" || lost[0].Source != "CPL/1" {
+		t.Fatalf("ledgered losses %+v, want one for transaction 7", lost)
+	}
+}

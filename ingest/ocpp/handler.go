@@ -50,8 +50,35 @@ func (h *coreHandler) OnHeartbeat(cp string, _ *core.HeartbeatRequest) (*core.He
 func (h *coreHandler) OnStatusNotification(cp string, req *core.StatusNotificationRequest) (*core.StatusNotificationConfirmation, error) {
 	h.c.seen(cp)
 	h.c.log.Info("status", "charge_point", cp, "connector", req.ConnectorId, "status", req.Status, "error_code", req.ErrorCode)
+	if req.Status == core.ChargePointStatusAvailable {
+		if err := h.c.loseTransaction(cp, req.ConnectorId, eventTime(req.Timestamp, h.c.now)); err != nil {
+			return nil, err
+		}
+	}
 	h.c.trackStatus(cp, req.ConnectorId, string(req.Status))
 	return core.NewStatusNotificationConfirmation(), nil
+}
+
+// loseTransaction closes a transaction the central system still holds open on a
+// connector its charger now reports Available: its StopTransaction never arrived (sent
+// while the central system was down and not queued by the charger). The loss is
+// ledgered as an ev_session_lost event, never as a stop with a made-up meter value.
+func (c *CentralSystem) loseTransaction(cp string, connector int, at time.Time) error {
+	tx := c.openTransaction(cp, connector)
+	if tx == 0 {
+		return nil
+	}
+	ev := reading.Event{Kind: EventSessionLost, Source: cp + "/" + strconv.Itoa(connector), Time: at, Attrs: map[string]string{
+		"transaction_id": strconv.Itoa(tx), "reason": "the charger reports the connector Available; its StopTransaction never arrived"}}
+	if err := c.ingest(cp, "StatusNotification", ingest.Input{Source: "ocpp:" + cp, Events: []reading.Event{ev}}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.open, txKey{cp, tx})
+	c.mu.Unlock()
+	c.log.Warn("transaction lost: charger reports Available", "charge_point", cp, "connector", connector, "transaction_id", tx)
+	c.trackLost(cp, connector)
+	return nil
 }
 
 func (h *coreHandler) OnDataTransfer(cp string, req *core.DataTransferRequest) (*core.DataTransferConfirmation, error) {

@@ -11,6 +11,11 @@ import (
 // transaction_id, departure (RFC 3339), energy_kwh, max_power_kw.
 const EventSessionIntent reading.EventKind = "ev_session_intent"
 
+// EventSessionLost records a transaction closed because its charger reported the
+// connector Available while the central system held it open (its StopTransaction never
+// arrived): attrs transaction_id, reason.
+const EventSessionLost reading.EventKind = "ev_session_lost"
+
 // intentTime is when an intent is ledgered: the charger's time of the connector's last
 // message (a DataTransfer carries no timestamp of its own).
 func (c *CentralSystem) intentTime(cp string, connector int) time.Time {
@@ -25,7 +30,7 @@ func (c *CentralSystem) intentTime(cp string, connector int) time.Time {
 // Restore brings a restarted central system back to what its ledger says: transactions
 // still open (their ids, connectors and meterStart), the session intents declared for
 // them, and the next transaction id, so that no id is given twice. Pass every
-// ev_session_start, ev_session_stop and ev_session_intent event, in ledger order. Call
+// ev_session_start, ev_session_stop, ev_session_lost and ev_session_intent event. Call
 // it before Start.
 func (c *CentralSystem) Restore(events []reading.Event) {
 	c.mu.Lock()
@@ -52,7 +57,7 @@ func (c *CentralSystem) Restore(events []reading.Event) {
 			if e.Attrs["id_tag_status"] == "" || e.Attrs["id_tag_status"] == "Accepted" {
 				live[tx] = open{cp, connector, ms, e.Time}
 			}
-		case reading.EVSessionStop:
+		case reading.EVSessionStop, EventSessionLost:
 			if tx, err := strconv.Atoi(e.Attrs["transaction_id"]); err == nil {
 				c.nextTx = max(c.nextTx, tx+1)
 				delete(live, tx)
