@@ -671,4 +671,3 @@ func runOverride(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "override: %s at %g kW from %s until %s by %s (leaf %d)\n", *device, *kw, from.Format(time.RFC3339), until.Format(time.RFC3339), *by, res.LeafIndex)
 	return nil
 }
-
