@@ -117,6 +117,8 @@ type Controller struct {
 	batErr    map[string]error
 	conns     map[string]ocpp.ConnectorState // this step's, by charger asset id
 	lotSent   map[string]string
+	cur       *current    // the step between Observe and Apply
+	last      *StepReport // the last step applied
 }
 
 type flexRequest struct {
@@ -300,7 +302,28 @@ func (c *Controller) staleness(ctx context.Context, at time.Time) map[string]flo
 }
 
 func (c *Controller) step(ctx context.Context, at time.Time) (*StepReport, error) {
+	if _, err := policy.Step(ctx, c, c.cfg.Policy, at); err != nil {
+		return nil, err
+	}
+	return c.last, nil
+}
+
+// current is the step between Observe and Apply.
+type current struct {
+	k, attempt int
+	at         time.Time
+	obs        *policy.Observation
+	alarms     []reading.Event
+	rep        *StepReport
+}
+
+// Observe implements policy.Plant: step k's observation from the store and the devices.
+// It first logs steps missed and interrupted since the last one decided.
+func (c *Controller) Observe(ctx context.Context, at time.Time) (*policy.Observation, error) {
 	k := c.StepOf(at)
+	if !c.TimeOf(k).Equal(at) {
+		return nil, fmt.Errorf("site: %s is not the start of a step (every %v from %s)", at.Format(time.RFC3339), c.dt, c.cfg.Start.Format(time.RFC3339))
+	}
 	rep := &StepReport{Step: k, Time: at}
 	if k > c.lastStep+1 && c.lastStep >= -1 {
 		from := c.lastStep + 1
@@ -324,7 +347,21 @@ func (c *Controller) step(ctx context.Context, at time.Time) (*StepReport, error
 
 	obs, fallbacks, alarms := c.observe(ctx, k, at)
 	rep.Fallback = fallbacks
-	sp := c.cfg.Policy.Decide(obs)
+	c.cur = &current{k: k, attempt: attempt, at: at, obs: obs, alarms: alarms, rep: rep}
+	return obs, nil
+}
+
+// Apply implements policy.Plant: it ledgers the decision taken on the step's
+// observation with the commands it implies (after the safety layer), sends them, and
+// ledgers every answer.
+func (c *Controller) Apply(ctx context.Context, at time.Time, sp policy.Setpoints) (policy.Applied, error) {
+	cur := c.cur
+	if cur == nil || !cur.at.Equal(at) {
+		return policy.Applied{}, fmt.Errorf("site: apply %s without its observation", at.Format(time.RFC3339))
+	}
+	c.cur = nil
+	k, attempt, obs, alarms, rep := cur.k, cur.attempt, cur.obs, cur.alarms, cur.rep
+	fallbacks := rep.Fallback
 	plan := c.plan(ctx, k, at, obs, sp, attempt)
 	planText := ""
 	if pl, ok := c.cfg.Policy.(interface{ LastPlan() []float64 }); ok {
@@ -352,7 +389,7 @@ func (c *Controller) step(ctx context.Context, at time.Time) (*StepReport, error
 	}
 	evs = append(evs, alarms...)
 	if err := c.ingest(ctx, evs); err != nil {
-		return nil, err
+		return policy.Applied{}, err
 	}
 	// 2. Send, then ledger the answers.
 	var answers []reading.Event
@@ -379,12 +416,43 @@ func (c *Controller) step(ctx context.Context, at time.Time) (*StepReport, error
 	answers = append(answers, reading.Event{Kind: reading.EventKind(EventAnswer), Source: "controller", Time: at, Attrs: map[string]string{
 		"run": c.cfg.RunID, "step": strconv.Itoa(k), "kind": "step_done", "commands": strconv.Itoa(len(plan))}})
 	if err := c.ingest(ctx, answers); err != nil {
-		return nil, err
+		return policy.Applied{}, err
 	}
 	c.answered[k] = true
 	c.lastStep = k
-	return rep, nil
+	c.last = rep
+	return applied(rep.Outcomes), nil
 }
+
+// applied is what the devices acknowledged, in the policy's terms.
+func applied(outs []Outcome) policy.Applied {
+	a := policy.Applied{BatteryKW: map[string]float64{}, ChargerKW: map[string]float64{}}
+	for _, o := range outs {
+		if o.Status != Acked {
+			if o.Status != DryRun {
+				a.Refused = append(a.Refused, o.Device+" "+o.Action+": "+o.Status+" "+o.Detail)
+			}
+			continue
+		}
+		switch o.Action {
+		case "set_power":
+			if v, err := strconv.ParseFloat(o.Value, 64); err == nil {
+				a.BatteryKW[o.Device] = v
+			}
+		case "standby":
+			a.BatteryKW[o.Device] = 0
+		case "start":
+			for _, j := range strings.Split(o.Value, ",") {
+				if n, err := strconv.Atoi(j); err == nil {
+					a.StartedJobs = append(a.StartedJobs, n)
+				}
+			}
+		}
+	}
+	return a
+}
+
+var _ policy.Plant = (*Controller)(nil)
 
 func (c *Controller) ingest(ctx context.Context, evs []reading.Event) error {
 	if len(evs) == 0 {

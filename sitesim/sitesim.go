@@ -442,7 +442,7 @@ func (e *emu) loop(ctx context.Context) error {
 		k := e.sim.Step()
 		at := e.in.Start.Add(time.Duration(k) * e.in.Step)
 		e.now.Store(at.UnixNano())
-		o, err := e.sim.Observe()
+		o, err := e.sim.Observe(ctx, at)
 		if err != nil {
 			return err
 		}
@@ -457,7 +457,7 @@ func (e *emu) loop(ctx context.Context) error {
 			return ctx.Err()
 		}
 		sp := e.setpoints(at, o)
-		out, err := e.sim.Apply(sp)
+		out, err := e.sim.Run(ctx, at, sp)
 		if err != nil {
 			return err
 		}

@@ -82,6 +82,7 @@ type run struct {
 	batKW    []float64 // per-step scratch: battery power
 	// evApplied and batApplied are the step's charger and battery powers as applied.
 	evApplied, batApplied []float64
+	startedNow            []int // runs started in the step
 	started               map[int]bool
 }
 
@@ -566,6 +567,7 @@ func (r *run) startJobs(t int, chosen []int) {
 		start[j] = true
 	}
 	kept := r.pending[:0]
+	r.startedNow = r.startedNow[:0]
 	for _, j := range r.pending {
 		job := r.in.Jobs[j]
 		latest := job.Latest - len(job.ProfileKW)
@@ -577,6 +579,7 @@ func (r *run) startJobs(t int, chosen []int) {
 		if forced {
 			r.res.Flex.Forced++
 		}
+		r.startedNow = append(r.startedNow, j)
 		for k, p := range job.ProfileKW {
 			if t+k < len(r.flexFut) {
 				r.flexFut[t+k] += p

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -41,11 +42,18 @@ func (s *Sim) Steps() int { return s.r.in.Steps }
 // Done reports whether every step has run.
 func (s *Sim) Done() bool { return s.t >= s.r.in.Steps }
 
-// Observe returns the current step's observation, running the events at its start the
-// first time it is called for the step. The observation is valid until Apply.
-func (s *Sim) Observe() (*policy.Observation, error) {
+// Time is the start of the current step.
+func (s *Sim) Time() time.Time { return s.r.at(s.t) }
+
+// Observe implements policy.Plant: the observation of the step starting at at, which
+// must be the current step (a twin is stepped in order). It runs the events at the
+// step's start the first time it is called; the observation is valid until Apply.
+func (s *Sim) Observe(_ context.Context, at time.Time) (*policy.Observation, error) {
 	if s.Done() {
 		return nil, ErrFinished
+	}
+	if !at.Equal(s.Time()) {
+		return nil, fmt.Errorf("twin: observe %s: the current step starts at %s", at.Format(time.RFC3339), s.Time().Format(time.RFC3339))
 	}
 	if s.observed == nil {
 		s.observed = s.r.begin(s.t)
@@ -53,10 +61,25 @@ func (s *Sim) Observe() (*policy.Observation, error) {
 	return s.observed, nil
 }
 
-// Apply runs the current step under sp and moves to the next; it returns what the
-// plant did in the step.
-func (s *Sim) Apply(sp policy.Setpoints) (StepOutcome, error) {
-	o, err := s.Observe()
+// Apply implements policy.Plant: it runs the step under sp and moves to the next.
+func (s *Sim) Apply(ctx context.Context, at time.Time, sp policy.Setpoints) (policy.Applied, error) {
+	out, err := s.Run(ctx, at, sp)
+	if err != nil {
+		return policy.Applied{}, err
+	}
+	a := policy.Applied{BatteryKW: map[string]float64{}, ChargerKW: map[string]float64{}, StartedJobs: out.Started}
+	for i, b := range s.r.m.Batteries {
+		a.BatteryKW[b.Name] = out.Batteries[i].PowerKW
+	}
+	for i, ch := range s.r.m.Chargers {
+		a.ChargerKW[ch.Name] = out.ChargerKW[i]
+	}
+	return a, nil
+}
+
+// Run is Apply returning the twin's full record of the step.
+func (s *Sim) Run(ctx context.Context, at time.Time, sp policy.Setpoints) (StepOutcome, error) {
+	o, err := s.Observe(ctx, at)
 	if err != nil {
 		return StepOutcome{}, err
 	}
@@ -66,6 +89,8 @@ func (s *Sim) Apply(sp policy.Setpoints) (StepOutcome, error) {
 	s.t++
 	return s.outcome(t), nil
 }
+
+var _ policy.Plant = (*Sim)(nil)
 
 // Finish ends the run and returns its result; the Sim cannot be stepped after it.
 func (s *Sim) Finish() *Result {
@@ -92,6 +117,8 @@ type StepOutcome struct {
 	WaterM3    float64 // tank volume at the end of the step
 	SpilledM3  float64
 	SuppliedM3 float64
+	// Started are the shiftable runs started in the step (chosen or forced).
+	Started []int
 }
 
 // BatteryOutcome is one battery after a step.
@@ -109,6 +136,7 @@ func (s *Sim) outcome(t int) StepOutcome {
 		EVKW: se.EVKW[t], PVAvailKW: se.PVAvailKW[t], PVUsedKW: se.PVUsedKW[t], BatteryKW: se.BatteryKW[t],
 		WaterM3: se.WaterVolumeM3[t], SpilledM3: se.WaterSpillM3[t], SuppliedM3: se.WaterSuppliedM3[t]}
 	o.ChargerKW = append([]float64(nil), r.evApplied...)
+	o.Started = append([]int(nil), r.startedNow...)
 	for i, b := range r.bats {
 		c, d := b.limits(r.dt)
 		o.Batteries = append(o.Batteries, BatteryOutcome{PowerKW: r.batApplied[i], EnergyKWh: b.energyKWh,

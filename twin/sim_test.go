@@ -1,10 +1,13 @@
 package twin
 
 import (
-	"github.com/lifang-community/lifang/policy"
+	"context"
 	"math"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/lifang-community/lifang/policy"
 )
 
 // A Sim stepped with a policy's decisions gives exactly Run's result.
@@ -20,17 +23,21 @@ func TestSimMatchesRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := policy.NewRuleBased(m.Rules())
+	ctx := context.Background()
 	var imported float64
 	for !s.Done() {
-		o, err := s.Observe()
+		o, err := s.Observe(ctx, s.Time())
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _ := s.Observe() // idempotent within a step
+		again, _ := s.Observe(ctx, s.Time()) // idempotent within a step
 		if again != o {
 			t.Fatal("Observe twice in one step gave two observations")
 		}
-		out, err := s.Apply(p.Decide(o))
+		if _, err := s.Observe(ctx, s.Time().Add(time.Hour)); err == nil {
+			t.Fatal("observed a step that is not the current one")
+		}
+		out, err := s.Run(ctx, s.Time(), p.Decide(o))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +46,7 @@ func TestSimMatchesRun(t *testing.T) {
 			t.Fatalf("outcome has %d batteries, %d chargers", len(out.Batteries), len(out.ChargerKW))
 		}
 	}
-	if _, err := s.Observe(); err != ErrFinished {
+	if _, err := s.Observe(ctx, s.Time()); err != ErrFinished {
 		t.Fatalf("Observe after the horizon: %v, want ErrFinished", err)
 	}
 	got := s.Finish()
@@ -57,7 +64,7 @@ func TestObservationCarriesAssetIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, _ := s.Observe()
+	o, _ := s.Observe(context.Background(), in0(s))
 	if o.Batteries[0].ID != "bess" || o.Chargers[1].ID != "c2" {
 		t.Fatalf("ids %q %q, want bess c2", o.Batteries[0].ID, o.Chargers[1].ID)
 	}
@@ -96,6 +103,25 @@ func TestWindow(t *testing.T) {
 	}
 }
 
+func in0(s *Sim) time.Time { return s.Time() }
+
+// The generic loop (policy.Step) on the twin gives Run's result.
+func TestPolicyStepOnTwin(t *testing.T) {
+	m := smallModel()
+	in := smallInputs(m, 4, 5)
+	want, _ := Run(m, in, policy.NewRuleBased(m.Rules()), nil)
+	s, _ := NewSim(m, in, "rule_based")
+	p := policy.NewRuleBased(m.Rules())
+	for !s.Done() {
+		if _, err := policy.Step(context.Background(), s, p, s.Time()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Finish(); !reflect.DeepEqual(got, want) {
+		t.Fatal("policy.Step on the twin differs from Run")
+	}
+}
+
 // Setpoints are resolved by asset id: unknown ids and NaN are ignored, known ids apply.
 func TestSetpointsByID(t *testing.T) {
 	m := smallModel()
@@ -104,17 +130,19 @@ func TestSetpointsByID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Observe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.Apply(policy.Setpoints{BatteryKW: map[string]float64{"no-such-battery": 40, "bess": math.NaN()}})
+	ctx := context.Background()
+	out, err := s.Run(ctx, s.Time(), policy.Setpoints{BatteryKW: map[string]float64{"no-such-battery": 40, "bess": math.NaN()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Batteries[0].PowerKW != 0 {
 		t.Fatalf("battery ran at %g kW on an unknown id and a NaN", out.Batteries[0].PowerKW)
 	}
-	out, _ = s.Apply(policy.Setpoints{BatteryKW: map[string]float64{"bess": 10}})
+	a, err := s.Apply(ctx, s.Time(), policy.Setpoints{BatteryKW: map[string]float64{"bess": 10}})
+	if err != nil || a.BatteryKW["bess"] != 10 {
+		t.Fatalf("applied %+v, %v: want bess at 10 kW", a, err)
+	}
+	out.Batteries[0].PowerKW = a.BatteryKW["bess"]
 	if out.Batteries[0].PowerKW != 10 {
 		t.Fatalf("battery at %g kW, want 10", out.Batteries[0].PowerKW)
 	}
