@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lifang-community/lifang/twin"
+	"github.com/lifang-community/lifang/unit"
 )
 
 // Metered is the grid bill of a period from the ledgered registers of the grid meter.
@@ -24,13 +25,13 @@ type Metered struct {
 // Meter computes the grid meter's import and export in [from, to] as the advance of
 // its cumulative registers between consecutive readings, and the cost as each import
 // advance × the TOU price in force at the interval's start (local time).
-func Meter(ctx context.Context, st Readings, gridMeter string, from, to time.Time, tariff twin.Tariff, loc *time.Location, step time.Duration) (Metered, error) {
+func Meter(ctx context.Context, st Readings, gridMeter unit.SiteMeter, from, to time.Time, tariff twin.Tariff, loc *time.Location, step time.Duration) (Metered, error) {
 	var m Metered
-	imp, err := st.Range(ctx, PointImport(gridMeter), from, to.Add(time.Nanosecond))
+	imp, err := st.Range(ctx, gridMeter.ImportPoint(), from, to.Add(time.Nanosecond))
 	if err != nil {
 		return m, fmt.Errorf("site: metered import: %w", err)
 	}
-	exp, err := st.Range(ctx, PointExport(gridMeter), from, to.Add(time.Nanosecond))
+	exp, err := st.Range(ctx, gridMeter.ExportPoint(), from, to.Add(time.Nanosecond))
 	if err != nil {
 		return m, fmt.Errorf("site: metered export: %w", err)
 	}

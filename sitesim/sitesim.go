@@ -621,8 +621,8 @@ func (e *emu) publishMeters(ctx context.Context, t time.Time, o *policy.Observat
 			continue
 		}
 		regs := e.meter(m.ID)
-		add(site.PointImport(m.ID), round2(regs.imp), "kWh")
-		add(site.PointExport(m.ID), round2(regs.exp), "kWh")
+		add(m.ImportPoint(), round2(regs.imp), "kWh")
+		add(m.ExportPoint(), round2(regs.exp), "kWh")
 		if o == nil {
 			continue
 		}

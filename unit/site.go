@@ -66,6 +66,27 @@ type SiteMeter struct {
 	// HouseholdLevel marks a meter that measures one household: its data is personal
 	// (privacy rules apply) and it is reported only in aggregates.
 	HouseholdLevel bool `yaml:"household_level,omitempty"`
+	// Import and Export name the meter's cumulative registers when they are not
+	// "<id>/elec/active_energy_import" and "…_export" (a meter already named in the
+	// ledger under other points).
+	Import string `yaml:"import,omitempty"`
+	Export string `yaml:"export,omitempty"`
+}
+
+// ImportPoint is the point of the meter's cumulative import register (kWh).
+func (m SiteMeter) ImportPoint() string {
+	if m.Import != "" {
+		return m.Import
+	}
+	return m.ID + "/elec/active_energy_import"
+}
+
+// ExportPoint is the point of the meter's cumulative export register (kWh).
+func (m SiteMeter) ExportPoint() string {
+	if m.Export != "" {
+		return m.Export
+	}
+	return m.ID + "/elec/active_energy_export"
 }
 
 // SiteBattery binds a unit battery to a Modbus TCP BESS (register map in
@@ -261,6 +282,11 @@ func (c *check) site(u *Unit) {
 		for j, p := range m.PV {
 			if !pv[p] {
 				c.errf(at(f+".pv", j), "%q is not a pv array of the unit", p)
+			}
+		}
+		for _, pt := range []struct{ field, v string }{{"import", m.Import}, {"export", m.Export}} {
+			if pt.v != "" && (strings.ContainsAny(pt.v, "\t\n=;") || len(pt.v) > 200 || !strings.Contains(pt.v, "/")) {
+				c.errf(f+"."+pt.field, "%q: want a point name such as grid/elec/active_energy_%s (no tabs, '=' or ';')", pt.v, pt.field)
 			}
 		}
 		if m.Role == "household" && !m.HouseholdLevel {

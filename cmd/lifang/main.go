@@ -31,6 +31,7 @@ func init() {
 		{"simulate", "simulate a unit (YAML) or a CityLearn dataset under one or more policies", runSimulate},
 		{"sitesim", "emulate a commissioned site over MQTT, Modbus TCP and OCPP 1.6J (hardware in the loop)", runSitesim},
 		{"operate", "run the live control loop on a commissioned site: observe, decide, command, ledger the evidence", runOperate},
+		{"settle", "settle a month from the ledgered meters and events: the statement, each line with its derivation and checkpoint", runSettle},
 		{"validate", "check a unit file and report every problem with file:line", runValidate},
 		{"ingest", "ingest readings into a database and its ledger (csv, http, mqtt, ocpp, modbus)", runIngest},
 		{"points", "write the point catalogue as a Brick model (Turtle)", runPoints},

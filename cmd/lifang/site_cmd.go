@@ -428,7 +428,7 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 		if final || reached {
 			// The registers at the end close the period.
 			grid := gridMeter(s)
-			waitPoints(ctx, d.st, []string{site.PointImport(grid), site.PointExport(grid)}, at, time.Now().Add(freshWait+2*time.Second))
+			waitPoints(ctx, d.st, []string{grid.ImportPoint(), grid.ExportPoint()}, at, time.Now().Add(freshWait+2*time.Second))
 			done = true
 			return nil
 		}
@@ -484,13 +484,13 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 	return op.report(context.Background(), d, ctl, runID)
 }
 
-func gridMeter(s *unit.Site) string {
+func gridMeter(s *unit.Site) unit.SiteMeter {
 	for _, m := range s.Meters {
 		if m.Role == "grid" {
-			return m.ID
+			return m
 		}
 	}
-	return ""
+	return unit.SiteMeter{}
 }
 
 // waitPoints polls until each point has a reading at at, or until deadline.
