@@ -162,7 +162,7 @@ func Metered(ctx context.Context, st Readings, u *unit.Unit, month string, cp Ch
 	sort.Strings(periods)
 	for _, p := range periods {
 		add("energy", "grid import, "+p, new(big.Rat).Neg(byPeriod[p]), Derivation{Points: []string{grid.ImportPoint()},
-			Method: "Σ register advance of each interval starting in the month in the " + p + " period × its import price at the interval's start",
+			Method:    "Σ register advance of each interval starting in the month in the " + p + " period × its import price at the interval's start",
 			Intervals: nByPeriod[p], Quantity: dec(kwhByPeriod[p]) + " kWh"})
 	}
 	if len(imp) == 0 {

@@ -78,7 +78,7 @@ func TestMeteredHandCase(t *testing.T) {
 	m := &memReadings{rs: map[string][]reading.Reading{
 		"grid/elec/active_energy_import": reg("grid/elec/active_energy_import", 1000.5, 1010.5, 1030.25, 1045.25, 1099.25),
 		"grid/elec/active_energy_export": reg("grid/elec/active_energy_export", 50, 50, 50, 52.5, 60),
-		"101室/elec/active_energy_import":  reg("101室/elec/active_energy_import", 7, 7.5, 8, 8.25, 9),
+		"101室/elec/active_energy_import": reg("101室/elec/active_energy_import", 7, 7.5, 8, 8.25, 9),
 	}, evs: []reading.Event{
 		{Kind: reading.EVSessionStart, Source: "CP1/1", Time: at(7), Attrs: map[string]string{"transaction_id": "3", "meter_start_wh": "1000"}},
 		{Kind: reading.EVSessionStop, Source: "CP1/1", Time: at(9), Attrs: map[string]string{"transaction_id": "3", "meter_stop_wh": "13500"}},
