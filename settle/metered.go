@@ -68,6 +68,10 @@ type MeteredStatement struct {
 	Checkpoint Checkpoint    `json:"checkpoint"`
 	// Unsettled names what the ledger holds nothing for this month (no meter, no events).
 	Unsettled []string `json:"unsettled,omitempty"`
+	// CoveredFrom and CoveredTo bound the grid import register's intervals in the month
+	// (RFC 3339): the period a projection must cover to compare with this statement.
+	CoveredFrom string `json:"covered_from,omitempty"`
+	CoveredTo   string `json:"covered_to,omitempty"`
 }
 
 // Event kinds an operator records for money that no meter measures: payments received
@@ -167,6 +171,8 @@ func Metered(ctx context.Context, st Readings, u *unit.Unit, month string, cp Ch
 	}
 	if len(imp) == 0 {
 		s.Unsettled = append(s.Unsettled, "grid import: no register readings of "+grid.ImportPoint()+" in the month")
+	} else {
+		s.CoveredFrom, s.CoveredTo = rfc(imp[0].from), rfc(imp[len(imp)-1].to)
 	}
 	exp, err := intervals(ctx, st, grid.ExportPoint(), m0, m1, step, loc, &s.Flags)
 	if err != nil {
