@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,9 +132,7 @@ func (o *operation) resimulate(ctx context.Context, p SimulateParams, boot bool,
 			return nil, err
 		}
 	}
-	ops := *sum
-	ops.Finance, ops.FinanceError = nil, "withheld: this role cannot read finance"
-	oj, err := json.Marshal(&ops)
+	oj, err := withoutFinance(sj)
 	if err != nil {
 		return nil, err
 	}
@@ -446,4 +445,65 @@ func (o *operation) monteCarlo(ctx context.Context, p MonteCarloParams, progress
 		return nil, err
 	}
 	return map[string]any{"risk": res.Risk, "tranches": res.Tranches}, nil
+}
+
+// withoutFinance is the summary for roles without read:finance (the auditor): the
+// operation — energy, devices, resilience and social KPIs — without a single money
+// figure of the operating result: NOI, revenue, opex, the statement, monthly money, the
+// economic and financial KPI families, the NOI and bill deltas against the baseline,
+// and the finance block.
+func withoutFinance(summary []byte) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(summary, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "finance")
+	m["finance_error"] = "withheld: this role cannot read finance"
+	if ps, ok := m["policies"].(map[string]any); ok {
+		for _, p := range ps {
+			pm, ok := p.(map[string]any)
+			if !ok {
+				continue
+			}
+			for _, k := range []string{"noi_cny", "revenue_cny", "opex_cny", "noi_by_subsystem_cny", "statement"} {
+				delete(pm, k)
+			}
+			if ms, ok := pm["monthly"].([]any); ok {
+				for _, ml := range ms {
+					if mm, ok := ml.(map[string]any); ok {
+						delete(mm, "revenue_cny")
+						delete(mm, "opex_cny")
+						delete(mm, "noi_cny")
+					}
+				}
+			}
+			if k, ok := pm["kpi"].(map[string]any); ok {
+				delete(k, "economic")
+				delete(k, "financial")
+			}
+			for _, group := range []string{"parking", "rentals"} { // their takings, not their operation
+				if xs, ok := pm[group].([]any); ok {
+					for _, x := range xs {
+						if xm, ok := x.(map[string]any); ok {
+							for _, k := range []string{"revenue_cny", "resident_share_cny", "operator_share_cny", "revpar_cny"} {
+								delete(xm, k)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if cs, ok := m["comparison_vs_baseline"].(map[string]any); ok {
+		for _, c := range cs {
+			if cm, ok := c.(map[string]any); ok {
+				for k := range cm {
+					if strings.HasSuffix(k, "_cny") || strings.Contains(k, "noi") {
+						delete(cm, k)
+					}
+				}
+			}
+		}
+	}
+	return json.Marshal(m)
 }

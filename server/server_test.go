@@ -665,6 +665,15 @@ func TestSummaryWithholdsFinance(t *testing.T) {
 		if _, has := m["finance"]; st != 200 || has != want {
 			t.Errorf("%s: status %d, finance present %v, want %v", role, st, has, want)
 		}
+		// Without read:finance no money figure of the operating result shows anywhere.
+		for _, k := range []string{`"noi_cny"`, `"revenue_cny"`, `"opex_cny"`, `"noi_by_subsystem_cny"`, `"statement"`, `"economic"`, `"financial"`, `"noi_gain_cny"`, `"grid_savings_cny"`} {
+			if has := bytes.Contains(b, []byte(k)); has != want {
+				t.Errorf("%s: %s present %v, want %v", role, k, has, want)
+			}
+		}
+		if !bytes.Contains(b, []byte(`"energy"`)) || !bytes.Contains(b, []byte(`"resilience"`)) {
+			t.Errorf("%s: the operational summary lost its energy or resilience figures", role)
+		}
 	}
 }
 
