@@ -279,16 +279,24 @@ func (s *Server) noSite(w http.ResponseWriter) {
 }
 
 func (s *Server) siteView(w http.ResponseWriter, r *http.Request) {
+	if d, ok := s.siteOr(w, r); ok {
+		writeJSON(w, d.view)
+	}
+}
+
+// siteOr is the site's snapshot, or false once it has answered the request with the
+// error (404 without a site: section, 500 otherwise).
+func (s *Server) siteOr(w http.ResponseWriter, r *http.Request) (*siteData, bool) {
 	d, err := s.siteData(r.Context())
 	if errors.Is(err, errNoSite) {
 		s.noSite(w)
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.internal(w, r, "site", err)
-		return
+		return nil, false
 	}
-	writeJSON(w, d.view)
+	return d, true
 }
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -46,13 +46,8 @@ type OverrideCreated struct {
 // is stamped with the site's clock (the latest step), which is what the controller
 // compares it with; the server's clock is kept in requested_at.
 func (s *Server) postOverride(w http.ResponseWriter, r *http.Request) {
-	d, err := s.siteData(r.Context())
-	if errors.Is(err, errNoSite) {
-		s.noSite(w)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, "site", err)
+	d, ok := s.siteOr(w, r)
+	if !ok {
 		return
 	}
 	var req overrideRequest

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -53,13 +52,8 @@ func (s *Server) sitePlan(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	d, err := s.siteData(r.Context())
-	if errors.Is(err, errNoSite) {
-		s.noSite(w)
-		return
-	}
-	if err != nil {
-		s.internal(w, r, "site", err)
+	d, ok := s.siteOr(w, r)
+	if !ok {
 		return
 	}
 	p, err := buildPlan(r.Context(), s.cfg.Store, d, hours)
