@@ -12,30 +12,25 @@ import (
 	"github.com/lifang-community/lifang/reading"
 )
 
-// WaitFresh polls the store until every meter's power reading of time at has arrived,
-// or until deadline (the readings of a step come over MQTT just before its tick).
+// WaitFresh polls the store until the meters' readings of time at have arrived, or until
+// deadline. Meters report a step's readings in one message (one ledger batch), so the
+// first of them to show means all have; a meter missing from it then is stale, not late.
 func (c *Controller) WaitFresh(ctx context.Context, at time.Time, deadline time.Time) bool {
 	var points []string
 	for _, m := range c.site.Meters {
-		if m.Role == "load" || m.Role == "pv" || m.Role == "flex" {
-			points = append(points, PointPower(m.ID))
-		}
+		points = append(points, PointPower(m.ID), m.ImportPoint())
 	}
 	for {
-		missing := 0
 		for _, p := range points {
 			prev, _, err := c.cfg.Store.Neighbours(ctx, p, at.Add(time.Nanosecond))
-			if err != nil || prev == nil || prev.Time.Before(at) {
-				missing++
+			if err == nil && prev != nil && !prev.Time.Before(at) {
+				return true
 			}
-		}
-		if missing == 0 {
-			return true
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false
 		}
-		time.Sleep(25 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -418,7 +418,13 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 	defer presence("offline")
 
 	stepWall := time.Duration(float64(op.step) / op.speed)
+	// How long a step waits for its meters: on the emulator's clock, long enough that a
+	// loaded machine does not change what the controller sees (the emulator waits for the
+	// step's acknowledgement meanwhile); on the wall clock, a short grace.
 	freshWait := min(max(stepWall/2, 500*time.Millisecond), 5*time.Second)
+	if op.sim {
+		freshWait = 3 * time.Second
+	}
 	done := false
 	handle := func(at time.Time, k int, final bool) error {
 		op.mu.Lock()
