@@ -5,7 +5,9 @@
 // A unit file goes through the same steps as a Prometheus or evcc config:
 //
 //  1. strict decode (Parse): unknown keys, wrong types, duplicate keys, malformed YAML,
-//     empty files and multiple documents are errors;
+//     empty files and multiple documents are errors; so are files beyond the limits of
+//     bounds.go (MaxBytes, MaxNodes through aliases, MaxDepth) and aliases that contain
+//     themselves, checked before anything follows an alias;
 //  2. defaults (ApplyDefaults): omitted (zero) fields take the values documented in
 //     defaults.go;
 //  3. validation (Validate): every problem is reported, not just the first.

@@ -15,9 +15,15 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Load reads the unit file at path and parses it with Parse; errors name path.
+// Load reads the unit file at path and parses it with Parse; errors name path. It
+// reads at most MaxBytes+1 bytes, so a huge file (or a device) fails without being read.
 func Load(path string) (*Unit, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("unit: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("unit: %w", err)
 	}
@@ -26,13 +32,22 @@ func Load(path string) (*Unit, error) {
 
 // Parse decodes one unit file strictly, applies the defaults and validates it. file
 // names the source in errors. Any problem with the content is returned as Errors,
-// each naming file, line and field.
+// each naming file, line and field. Files beyond MaxBytes, MaxNodes or MaxDepth are
+// refused, as are aliases that contain themselves.
 func Parse(data []byte, file string) (*Unit, error) {
+	if len(data) > MaxBytes {
+		return nil, Errors{{File: file, Msg: fmt.Sprintf("the file is larger than %d bytes (a unit file is a few kilobytes)", MaxBytes)}}
+	}
 	root, err := document(data, file)
 	if err != nil {
 		return nil, err
 	}
-	d := decoder{file: file, lines: lines{"": root.Line}}
+	// Before anything follows an alias: the walk below and yaml.v3's Decode both
+	// recurse through them, and a merge key that names its own mapping never ends.
+	if errs := bounds(root, file); len(errs) > 0 {
+		return nil, errs
+	}
+	d := decoder{file: file, lines: lines{"": root.Line}, seen: map[Error]bool{}}
 	d.walk(root, reflect.TypeFor[Unit](), "")
 	if len(d.errs) > 0 {
 		return nil, d.errs
@@ -146,10 +161,16 @@ type decoder struct {
 	file  string
 	lines lines
 	errs  Errors
+	seen  map[Error]bool // a mapping merged twice has its problems reported once
 }
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Field: path, Msg: fmt.Sprintf(format, args...)})
+	e := Error{File: d.file, Line: n.Line, Field: path, Msg: fmt.Sprintf(format, args...)}
+	if d.seen[e] {
+		return
+	}
+	d.seen[e] = true
+	d.errs = append(d.errs, &e)
 }
 
 func (d *decoder) walk(n *yaml.Node, t reflect.Type, path string) {
@@ -185,7 +206,7 @@ func (d *decoder) mapping(n *yaml.Node, t reflect.Type, path string, merged bool
 			d.merge(v, t, path)
 			continue
 		}
-		p := join(path, k.Value)
+		p := join(path, shorten(k.Value)) // a megabyte key, aliased, must not be copied into every path
 		ft, ok := types[k.Value]
 		switch {
 		case !ok:
@@ -275,6 +296,11 @@ func yamlFields(t reflect.Type) ([]string, map[string]reflect.Type) {
 func suggest(key string, valid []string) string {
 	best, bestD := "", 3 // at most two edits away
 	for _, v := range valid {
+		// The lengths bound the distance from below: a long hostile key (repeated by
+		// aliases) must not cost len(key)*len(v) per valid name.
+		if abs(len(key)-len(v)) >= bestD {
+			continue
+		}
 		if d := editDistance(key, v); d < bestD {
 			best, bestD = v, d
 		}
@@ -283,6 +309,10 @@ func suggest(key string, valid []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func abs(n int) int {
+	return max(n, -n)
 }
 
 // editDistance is the Levenshtein distance between a and b.

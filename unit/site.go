@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -212,6 +213,24 @@ func (u *Unit) ChargerNames() []string {
 	return out
 }
 
+// isChargerName reports whether n is one of ChargerNames without listing them: the
+// count is checked in the same pass, so it may still be absurd here.
+func (u *Unit) isChargerName(n string) bool {
+	for _, c := range u.EV.Chargers {
+		if c.Count <= 1 {
+			if n == c.Name {
+				return true
+			}
+			continue
+		}
+		k, ok := strings.CutPrefix(n, c.Name+"/")
+		if i, err := strconv.Atoi(k); ok && err == nil && i >= 1 && i <= c.Count && strconv.Itoa(i) == k {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *check) site(u *Unit) {
 	s := u.Site
 	if s == nil {
@@ -324,13 +343,9 @@ func (c *check) site(u *Unit) {
 			c.errf(f+".comm_timeout_s", "%d must be in [1, 65535]", b.CommTimeoutS)
 		}
 	}
-	chargers := map[string]bool{}
-	for _, n := range u.ChargerNames() {
-		chargers[n] = true
-	}
 	for i, ch := range s.Chargers {
 		f := at("site.chargers", i)
-		if !chargers[ch.Charger] {
+		if !u.isChargerName(ch.Charger) {
 			c.errf(f+".charger", "%q is not a charging point of the unit (a group name, with /k when its count is above 1)", ch.Charger)
 		}
 		once(f+".charger", "charger", ch.Charger)

@@ -75,6 +75,10 @@ const (
 	maxHours     = 10 * 8784 // ten leap years
 )
 
+// maxChargerCount is the most charging points in one charger group, far beyond a
+// community's car park: ChargerNames and the twin list each point one by one.
+const maxChargerCount = 10_000
+
 // Validate checks a defaulted unit (see ApplyDefaults) and returns Errors listing every
 // problem, or nil. Without Parse the errors carry no file or line.
 func (u *Unit) Validate() error {
@@ -298,8 +302,8 @@ func (c *check) ev(e *EV) {
 	for i, ch := range e.Chargers {
 		f := at("ev.chargers", i)
 		c.building(f+".building", ch.Building)
-		if ch.Count < 1 {
-			c.errf(f+".count", "%d must be >= 1", ch.Count)
+		if ch.Count < 1 || ch.Count > maxChargerCount {
+			c.errf(f+".count", "%d must be in [1, %d]", ch.Count, maxChargerCount)
 		}
 		c.positive(f+".power_kw", ch.PowerKW)
 		c.fraction(f+".efficiency", ch.Efficiency)

@@ -2,6 +2,7 @@ package unit
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -74,6 +75,7 @@ func TestValidateWithoutParse(t *testing.T) {
 		{"end of life 1", func(u *Unit) { u.Batteries[0].Degradation.EndOfLifeSoH = 1 }, "end_of_life_soh: 1 must be in (0, 1)"},
 		{"window shorter than run", func(u *Unit) { u.Flexible[0].WindowHours = 1 }, "flexible_loads[0].window_hours: 1 must be >= duration_hours 2"},
 		{"charger power", func(u *Unit) { u.EV.Chargers[1].PowerKW = 0 }, "ev.chargers[1].power_kw: 0 must be > 0"},
+		{"charger count", func(u *Unit) { u.EV.Chargers[1].Count = 20000 }, "ev.chargers[1].count: 20000 must be in [1, 10000]"},
 		{"charger building", func(u *Unit) { u.EV.Chargers[0].Building = "T11" }, `ev.chargers[0].building: "T11" is not a building`},
 		{"resident > spaces", func(u *Unit) { u.Parking.Lots[1].ResidentSpaces = 90 }, "parking.lots[1].resident_spaces: 90 must be <= spaces 80"},
 		{"fixed above max", func(u *Unit) { u.Parking.Pricing.FixedCNYPerHour = 20 }, "parking.pricing.fixed_cny_per_hour: 20 must be within"},
@@ -197,5 +199,34 @@ func TestApplyDefaults(t *testing.T) {
 func TestEmbeddedExample(t *testing.T) {
 	if _, err := Parse(examples.Community, "community.yaml"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIsChargerName: the site check's membership test agrees with ChargerNames, which
+// it replaces so that a huge count is reported rather than listed.
+func TestIsChargerName(t *testing.T) {
+	u := &Unit{EV: EV{Chargers: []Charger{{Name: "dc"}, {Name: "ac", Count: 3}, {Name: "x/1", Count: 1}}}}
+	names := map[string]bool{}
+	for _, n := range u.ChargerNames() {
+		names[n] = true
+	}
+	for _, n := range []string{"dc", "dc/1", "ac", "ac/0", "ac/1", "ac/3", "ac/4", "ac/01", "ac/+1", "ac/", "x/1", "x", ""} {
+		if got := u.isChargerName(n); got != names[n] {
+			t.Errorf("isChargerName(%q) = %v, ChargerNames has it: %v", n, got, names[n])
+		}
+	}
+}
+
+// TestParseHugeChargerCount: a site section naming chargers of a group with an absurd
+// count is an error, not two billion names in memory.
+func TestParseHugeChargerCount(t *testing.T) {
+	data, err := os.ReadFile("testdata/site-charger.bad.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "count: 2,", "count: 2000000000,", 1))
+	_, err = Parse(data, "x.yaml")
+	if want := "x.yaml:11: ev.chargers[0].count: 2000000000 must be in [1, 10000]"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Parse error = %v, want it to contain %q", err, want)
 	}
 }
