@@ -2,18 +2,21 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -184,13 +187,23 @@ type Export struct {
 	uncovered  []reading.Reading
 }
 
-// OpenExport reads an export directory; errors name the file and line.
+// Columns of an export's CSV files, as WriteExport writes them in their header.
+var (
+	batchColumns   = []string{"index", "source", "received"}
+	readingColumns = []string{"batch", "seq", "point", "timestamp", "value", "unit", "quality"}
+	eventColumns   = []string{"batch", "seq", "kind", "source", "timestamp", "attrs"}
+)
+
+// OpenExport reads an export directory. It trusts nothing it reads: a missing
+// or non-regular file, a truncated or malformed line, a missing column, bad
+// UTF-8, or a value that is not a finite number is an error naming the file,
+// the line and, for CSV, the column.
 func OpenExport(dir string) (*Export, error) {
 	ex := &Export{batches: map[int64]*reading.Batch{}}
 	read := func(name string) ([]byte, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+		b, err := readRegular(filepath.Join(dir, name))
 		if err != nil {
-			return nil, fmt.Errorf("export: %w", err)
+			return nil, fmt.Errorf("export: %s: %w", name, err)
 		}
 		return b, nil
 	}
@@ -198,16 +211,10 @@ func OpenExport(dir string) (*Export, error) {
 	if ex.note, err = read("checkpoint"); err != nil {
 		return nil, err
 	}
-	keys, err := read("keys.txt")
-	if err != nil {
+	if ex.PublicKeys, err = ReadPublicKeys(dir); err != nil {
 		return nil, err
 	}
-	for _, k := range strings.Split(strings.TrimSpace(string(keys)), "\n") {
-		if k = strings.TrimSpace(k); k != "" {
-			ex.PublicKeys = append(ex.PublicKeys, k)
-		}
-	}
-	lines := func(name string, each func(line int, s string) error) error {
+	lines := func(name string, each func(s string) error) error {
 		b, err := read(name)
 		if err != nil {
 			return err
@@ -216,97 +223,86 @@ func OpenExport(dir string) (*Export, error) {
 			if s == "" {
 				continue
 			}
-			if err := each(i+1, s); err != nil {
+			if err := each(s); err != nil {
 				return fmt.Errorf("export: %s:%d: %w", name, i+1, err)
 			}
 		}
 		return nil
 	}
-	if err := lines("leaves.txt", func(_ int, s string) error {
+	if err := lines("leaves.txt", func(s string) error {
 		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return fmt.Errorf("not a base64 leaf: %w", err)
+		}
 		ex.leaves = append(ex.leaves, b)
-		return err
+		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := lines("hashes.txt", func(_ int, s string) error {
+	if err := lines("hashes.txt", func(s string) error {
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil || len(b) != tlog.HashSize {
-			return fmt.Errorf("bad hash")
+			return fmt.Errorf("not a base64 SHA-256 hash (%d bytes)", tlog.HashSize)
 		}
 		ex.hashes = append(ex.hashes, tlog.Hash(b))
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	rows := func(name string, fields int, each func(rec []string) error) error {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		defer f.Close()
-		cr := csv.NewReader(f)
-		cr.FieldsPerRecord = fields
-		for line := 1; ; line++ {
-			rec, err := cr.Read()
-			if err != nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return fmt.Errorf("export: %s: %w", name, err)
-			}
-			if line == 1 {
-				continue
-			}
-			if err := each(rec); err != nil {
-				return fmt.Errorf("export: %s:%d: %w", name, line, err)
-			}
-		}
-	}
-	batch := func(s string) (*reading.Batch, int64, error) {
+	batch := func(s string) (*reading.Batch, error) {
 		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, 0, err
+			return nil, errors.New("not an integer")
 		}
 		if i < 0 {
-			return nil, i, nil
+			return nil, nil
 		}
 		b := ex.batches[i]
 		if b == nil {
 			b = &reading.Batch{}
 			ex.batches[i] = b
 		}
-		return b, i, nil
+		return b, nil
 	}
-	if err := rows("batches.csv", 3, func(rec []string) error {
-		b, _, err := batch(rec[0])
+	if err := csvRows(dir, "batches.csv", batchColumns, func(f fields) error {
+		b, err := batch(f.get(0))
 		if err != nil || b == nil {
-			return fmt.Errorf("bad index %q", rec[0])
+			return f.bad(0, "not a batch index (an integer ≥ 0)")
 		}
-		b.Source = rec[1]
-		b.Received, err = time.Parse(time.RFC3339Nano, rec[2])
-		return err
+		b.Source = f.get(1)
+		if b.Received, err = time.Parse(time.RFC3339Nano, f.get(2)); err != nil {
+			return f.bad(2, "not an RFC 3339 time")
+		}
+		return nil
 	}); err != nil {
 		return nil, err
 	}
-	if err := rows("readings.csv", 7, func(rec []string) error {
-		b, _, err := batch(rec[0])
+	if err := csvRows(dir, "readings.csv", readingColumns, func(f fields) error {
+		b, err := batch(f.get(0))
 		if err != nil {
-			return err
+			return f.bad(0, "not a batch index (an integer, −1 outside the log)")
 		}
-		t, err := time.Parse(time.RFC3339Nano, rec[3])
+		if _, err := strconv.Atoi(f.get(1)); err != nil {
+			return f.bad(1, "not an integer")
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.get(3))
 		if err != nil {
-			return err
+			return f.bad(3, "not an RFC 3339 time")
 		}
-		v, err := strconv.ParseFloat(rec[4], 64)
+		v, err := strconv.ParseFloat(f.get(4), 64)
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return f.bad(4, "out of the range of a float64")
+		case err != nil:
+			return f.bad(4, "not a number")
+		case !reading.Finite(v):
+			return f.bad(4, "not a finite number")
+		}
+		q, err := reading.ParseQuality(f.get(6))
 		if err != nil {
-			return err
+			return f.bad(6, "want good, estimated or substituted")
 		}
-		q, err := reading.ParseQuality(rec[6])
-		if err != nil {
-			return err
-		}
-		r := reading.Reading{Point: rec[2], Time: t, Value: v, Unit: rec[5], Quality: q}
+		r := reading.Reading{Point: f.get(2), Time: t, Value: v, Unit: f.get(5), Quality: q}
 		if b == nil {
 			ex.uncovered = append(ex.uncovered, r)
 		} else {
@@ -316,28 +312,153 @@ func OpenExport(dir string) (*Export, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := rows("events.csv", 6, func(rec []string) error {
-		b, _, err := batch(rec[0])
+	if err := csvRows(dir, "events.csv", eventColumns, func(f fields) error {
+		b, err := batch(f.get(0))
 		if err != nil || b == nil {
-			return fmt.Errorf("bad batch %q", rec[0])
+			return f.bad(0, "not a batch index (an integer ≥ 0)")
 		}
-		t, err := time.Parse(time.RFC3339Nano, rec[4])
+		t, err := time.Parse(time.RFC3339Nano, f.get(4))
 		if err != nil {
-			return err
+			return f.bad(4, "not an RFC 3339 time")
 		}
 		attrs := map[string]string{}
-		if rec[5] != "" {
-			for _, kv := range strings.Split(rec[5], ";") {
+		if a := f.get(5); a != "" {
+			for _, kv := range strings.Split(a, ";") {
 				k, v, _ := strings.Cut(kv, "=")
 				attrs[k] = v
 			}
 		}
-		b.Events = append(b.Events, reading.Event{Kind: reading.EventKind(rec[2]), Source: rec[3], Time: t, Attrs: attrs})
+		b.Events = append(b.Events, reading.Event{Kind: reading.EventKind(f.get(2)), Source: f.get(3), Time: t, Attrs: attrs})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
 	return ex, nil
+}
+
+// ReadPublicKeys reads an export's keys.txt alone, for checks that need the
+// log's keys even when the rest of the export does not parse.
+func ReadPublicKeys(dir string) ([]string, error) {
+	b, err := readRegular(filepath.Join(dir, "keys.txt"))
+	if err != nil {
+		return nil, fmt.Errorf("export: keys.txt: %w", err)
+	}
+	if line, ok := validUTF8(b); !ok {
+		return nil, fmt.Errorf("export: keys.txt:%d: invalid UTF-8", line)
+	}
+	var keys []string
+	for _, k := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+// fields is one CSV record with what its errors need to name it.
+type fields struct {
+	name    string // the file
+	line    int    // where the record starts
+	columns []string
+	rec     []string
+}
+
+func (f fields) get(i int) string { return f.rec[i] }
+
+// bad is an error naming the file, line, column and value.
+func (f fields) bad(i int, problem string) error {
+	return fmt.Errorf("export: %s:%d: column %s: %q: %s", f.name, f.line, f.columns[i], truncate(f.rec[i], 80), problem)
+}
+
+// csvRows reads name (a CSV file whose header is columns) and calls each for
+// every record after the header.
+func csvRows(dir, name string, columns []string, each func(fields) error) error {
+	b, err := readRegular(filepath.Join(dir, name))
+	if err != nil {
+		return fmt.Errorf("export: %s: %w", name, err)
+	}
+	if line, ok := validUTF8(b); !ok {
+		return fmt.Errorf("export: %s:%d: invalid UTF-8", name, line)
+	}
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.FieldsPerRecord = -1 // counted here, to name what is missing
+	cr.ReuseRecord = true
+	want := strings.Join(columns, ",")
+	for first := true; ; first = false {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			if first {
+				return fmt.Errorf("export: %s: empty: want the header %s", name, want)
+			}
+			return nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return fmt.Errorf("export: %s:%d: %v (truncated or malformed CSV)", name, pe.StartLine, pe.Err)
+			}
+			return fmt.Errorf("export: %s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if first {
+			if strings.Join(rec, ",") != want {
+				return fmt.Errorf("export: %s:1: header %q, want %q", name, truncate(strings.Join(rec, ","), 200), want)
+			}
+			continue
+		}
+		if len(rec) != len(columns) {
+			missing := ""
+			if len(rec) < len(columns) {
+				missing = fmt.Sprintf(": missing %s", strings.Join(columns[len(rec):], ","))
+			}
+			return fmt.Errorf("export: %s:%d: %d fields, want %d (%s)%s", name, line, len(rec), len(columns), want, missing)
+		}
+		if err := each(fields{name: name, line: line, columns: columns, rec: rec}); err != nil {
+			return err
+		}
+	}
+}
+
+// readRegular reads a regular file: a directory, device or FIFO in an export is
+// refused rather than read (a FIFO or /dev/zero would never end).
+func readRegular(path string) ([]byte, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errors.New("missing")
+		}
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	return os.ReadFile(path)
+}
+
+// validUTF8 reports whether b is valid UTF-8 and, if not, the line of the first
+// invalid byte.
+func validUTF8(b []byte) (line int, ok bool) {
+	if utf8.Valid(b) {
+		return 0, true
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return 1 + bytes.Count(b[:i], []byte("\n")), false
+		}
+		i += size
+	}
+	return 0, true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // TreeSize implements Source.

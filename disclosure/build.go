@@ -36,10 +36,14 @@ type Options struct {
 	Version string
 	// Now stamps the pack and the ledger entry; nil means time.Now.
 	Now func() time.Time
+	// Signer signs the manifest (pack.json.sig). It must be the key that signed
+	// the exported checkpoint; nil means that key from the store's signing keys.
+	Signer note.Signer
 }
 
 // Build writes a disclosure pack of src's signed data to opt.Out and returns
-// pack.json's content. It refuses data that does not verify, and a private
+// pack.json's content, signed in pack.json.sig by the key that signed the
+// exported checkpoint. It refuses data that does not verify, and a private
 // release the budget cannot afford (privacy.ErrBudgetExceeded); the budget is
 // charged before the noise is drawn and is not refunded if a later step fails.
 func Build(ctx context.Context, src Source, opt Options) (p *Pack, err error) {
@@ -97,6 +101,16 @@ func Build(ctx context.Context, src Source, opt Options) (p *Pack, err error) {
 		return nil, fmt.Errorf("disclosure: the data does not verify, refusing to disclose from it: %w", err)
 	}
 	cp := CheckpointRef{Origin: rep.Origin, TreeSize: rep.TreeSize, Root: rep.Root}
+	// The manifest's key before anything is charged: one key vouches for the
+	// data and for the pack, and a pack that cannot be signed is not written.
+	_, cpNote, err := ex.LatestCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := manifestSigner(ctx, src, opt.Signer, checkpointSigners(cpNote, vs))
+	if err != nil {
+		return nil, err
+	}
 
 	// Metered figures from the database, pinned to the exported checkpoint.
 	m, err := collect(ctx, src, cp)
@@ -150,7 +164,11 @@ func Build(ctx context.Context, src Source, opt Options) (p *Pack, err error) {
 	if p.Files, err = hashAll(opt.Out); err != nil {
 		return nil, err
 	}
-	if err := writePack(opt.Out, p); err != nil {
+	b, err := writePack(opt.Out, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeManifest(opt.Out, b, p, signer); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -64,6 +64,36 @@ func parseDecimal(s string) (*big.Rat, bool) {
 	return new(big.Rat).SetString(s)
 }
 
+// parseRational reads an exact rational as privacy writes a scale: an integer
+// or a decimal, optionally over an integer ("200000", "1234567/1000"), and
+// nothing longer than any scale could be.
+func parseRational(s string) (*big.Rat, bool) {
+	num, den, frac := s, "", false
+	if n, d, ok := strings.Cut(s, "/"); ok {
+		num, den, frac = n, d, true
+	}
+	digits := func(s string, point bool) bool {
+		if s == "" || len(s) > 400 {
+			return false
+		}
+		for _, c := range s {
+			if c == '.' && point {
+				point = false
+				continue
+			}
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if !digits(strings.TrimPrefix(num, "-"), true) || frac && !digits(den, false) {
+		return nil, false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	return r, ok
+}
+
 // groupDigits inserts thousands separators into the integer part of an exact
 // decimal string, keeping every decimal: "1234567.25" → "1,234,567.25".
 func groupDigits(s string) string {

@@ -100,7 +100,7 @@ func page(p *Pack) report.Page {
 			{Key: "检查点 Checkpoint", Value: fmt.Sprintf("%s · %d · %s", p.Checkpoint.Origin, p.Checkpoint.TreeSize, p.Checkpoint.Root)},
 			{Key: "公钥 Public keys", Value: strings.Join(p.PublicKeys, " ")},
 		},
-		Footer: p.GeneratedBy + " · pack.json 列出包内每个文件的 SHA-256 · pack.json lists the SHA-256 of every file in the pack",
+		Footer: p.GeneratedBy + " · pack.json 列出包内每个文件的 SHA-256，并由日志密钥签名（pack.json.sig） · pack.json lists the SHA-256 of every file in the pack and is signed by the log's key (pack.json.sig)",
 	}
 	if p.PDF.Printed {
 		pg.Meta = append(pg.Meta, report.KV{Key: "PDF", Value: "已打印 report.pdf · printed as report.pdf"})
@@ -189,8 +189,8 @@ func page(p *Pack) report.Page {
 	pg.Sections = append(pg.Sections, ns)
 
 	pg.Sections = append(pg.Sections, report.Section{Heading: "如何核验 · How to verify", Text: []string{
-		"运行 lifang verify --pack DIR（可加 --key @公布的公钥）：核对每个文件的 SHA-256、签名检查点与全部叶子，由 data/ 重新推导每个数字并逐一比较，检查差分隐私参数与预算账本，并以相同种子重新运行模型。",
-		"Run lifang verify --pack DIR (add --key @published.vkey for an independent key): it checks every file's SHA-256, the signed checkpoint and every leaf, re-derives every figure from data/ and compares it, checks the privacy parameters and the budget ledger, and re-runs the model with the same seed.",
+		"运行 lifang verify --pack DIR（可加 --key @公布的公钥，或 --trusted-checkpoint 先前保存的检查点）：以日志密钥核对 pack.json.sig 签名，核对每个文件的 SHA-256、签名检查点与全部叶子，由 data/ 重新推导每个数字并逐一比较，检查差分隐私参数与预算账本，以相同种子重新运行模型，并重新生成本页逐字节比较。",
+		"Run lifang verify --pack DIR (add --key @published.vkey for an independent key, or --trusted-checkpoint with a checkpoint saved earlier): it checks pack.json.sig against the log's key, every file's SHA-256, the signed checkpoint and every leaf, re-derives every figure from data/ and compares it, checks the privacy parameters and the budget ledger, re-runs the model with the same seed, and re-renders this page to compare it byte for byte.",
 	}})
 	return pg
 }

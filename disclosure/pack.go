@@ -1,12 +1,10 @@
 package disclosure
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -15,8 +13,9 @@ import (
 	"strings"
 )
 
-// Format is the pack.json format this package writes and reads.
-const Format = "lifang-disclosure/1"
+// Format is the pack.json format this package writes and reads. Format 1 had
+// no signed manifest; format 2 packs carry pack.json.sig.
+const Format = "lifang-disclosure/2"
 
 // Files of a pack, relative to its directory.
 const (
@@ -151,35 +150,21 @@ type Note struct {
 	EN string `json:"en"`
 }
 
-// ReadPack reads dir/pack.json strictly: unknown fields are errors.
-func ReadPack(dir string) (*Pack, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PackFile))
+// writePack writes pack.json and returns its bytes, which the manifest signs.
+func writePack(dir string, p *Pack) ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	var p Pack
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%s: %w", PackFile, err)
-	}
-	if p.Format != Format {
-		return nil, fmt.Errorf("%s: format %q, want %q", PackFile, p.Format, Format)
-	}
-	return &p, nil
-}
-
-func writePack(dir string, p *Pack) error {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, PackFile), append(b, '\n'), 0o644)
+	b = append(b, '\n')
+	return b, os.WriteFile(filepath.Join(dir, PackFile), b, 0o644)
 }
 
 // hashFile returns the SHA-256 of a file in hex.
 func hashFile(path string) (string, error) {
+	if err := regular(path); err != nil {
+		return "", err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -192,8 +177,9 @@ func hashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// packFiles lists every regular file under dir except pack.json, as sorted
-// slash-separated relative paths.
+// packFiles lists every file under dir except pack.json and its signature, as
+// sorted slash-separated relative paths. Non-regular files are listed too, so
+// a hash check names them.
 func packFiles(dir string) ([]string, error) {
 	var out []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -208,7 +194,7 @@ func packFiles(dir string) ([]string, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if rel != PackFile {
+		if rel != PackFile && rel != SigFile {
 			out = append(out, rel)
 		}
 		return nil
@@ -217,7 +203,7 @@ func packFiles(dir string) ([]string, error) {
 	return out, err
 }
 
-// hashAll hashes every file of the pack but pack.json.
+// hashAll hashes every file of the pack but pack.json and pack.json.sig.
 func hashAll(dir string) (map[string]string, error) {
 	names, err := packFiles(dir)
 	if err != nil {

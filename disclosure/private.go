@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -288,9 +287,9 @@ func checkPrivacyParams(p *Privacy) []string {
 	if want := max(abs64(lo), abs64(hi)); p.Sensitivity != want {
 		add("sensitivity %d, but max(|lo|, |hi|)/quantum = %d", p.Sensitivity, want)
 	}
-	scale, ok := new(big.Rat).SetString(p.Scale)
-	if !ok {
-		add("scale %q is not a rational", p.Scale)
+	scale, ok := parseRational(p.Scale)
+	if !ok || scale.Sign() <= 0 {
+		add("scale %q is not a rational > 0", truncate(p.Scale, 60))
 		return bad
 	}
 	if f, _ := scale.Float64(); f != p.ScaleValue {
@@ -362,9 +361,9 @@ func checkPrivacyParams(p *Privacy) []string {
 // scope has spent up to and including it fits the total.
 func checkLedger(path string, p *Privacy) []string {
 	var bad []string
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path)
 	if err != nil {
-		return []string{err.Error()}
+		return []string{fmt.Sprintf("%s: %v", LedgerFile, err)}
 	}
 	spentE, spentD := new(big.Rat), new(big.Rat)
 	found := false
@@ -402,7 +401,7 @@ func checkLedger(path string, p *Privacy) []string {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return append(bad, err.Error())
+		return append(bad, fmt.Sprintf("%s: %v", LedgerFile, err))
 	}
 	if !found {
 		bad = append(bad, fmt.Sprintf("%s: no entry %q in scope %q: the release was not charged", LedgerFile, p.Budget.Entry, p.Budget.Scope))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lifang-community/lifang/disclosure"
 	"github.com/lifang-community/lifang/examples"
+	"github.com/lifang-community/lifang/ledger"
 	"github.com/lifang-community/lifang/privacy"
 )
 
@@ -57,6 +58,15 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			Budget:     privacy.Budget{Epsilon: *budgetEps, Delta: *budgetDelta},
 			LedgerPath: *ledgerPath, MaxKWh: *maxKWh, Skip: *noPrivate},
 	}
+	// The manifest is signed with the log's key: LIFANG_LEDGER_SKEY when it
+	// holds it (as for ingest), else the database's, which Build finds.
+	if env := os.Getenv("LIFANG_LEDGER_SKEY"); env != "" {
+		s, err := ledger.NewSigner(env)
+		if err != nil {
+			return fmt.Errorf("LIFANG_LEDGER_SKEY: %w", err)
+		}
+		opt.Signer = s
+	}
 	switch *unitFile {
 	case "":
 	case "demo":
@@ -102,8 +112,8 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 }
 
 // runVerifyPack is `lifang verify --pack DIR`.
-func runVerifyPack(dir, key string, asJSON bool, stdout io.Writer) error {
-	opt := disclosure.VerifyOptions{Version: version}
+func runVerifyPack(dir, key string, trusted []byte, asJSON bool, stdout io.Writer) error {
+	opt := disclosure.VerifyOptions{Version: version, TrustedCheckpoint: trusted}
 	if key != "" {
 		k, err := readKeyFlag(key)
 		if err != nil {
@@ -130,7 +140,7 @@ func printPackReport(w io.Writer, r *disclosure.Report) {
 	fmt.Fprintf(w, "pack %s: %s — %d figures checked against checkpoint %s@%d (root %s)\n",
 		r.Dir, status, r.Figures, r.Checkpoint.Origin, r.Checkpoint.TreeSize, r.Checkpoint.Root)
 	if r.KeyFromPack {
-		fmt.Fprintln(w, "note: the public key came from the pack itself; pass --key with the published key for an independent check")
+		fmt.Fprintln(w, "note: the public key came from the pack itself; pass --key with the published key, or --trusted-checkpoint with a checkpoint saved earlier, for an independent check")
 	}
 	fmt.Fprintln(w, "note: a private figure's noise cannot be re-derived: its exact clamped sum is recomputed from data/ and the released value must lie within the mechanism's 1 − 1e-9 tail bound of it")
 	for _, c := range r.Checks {

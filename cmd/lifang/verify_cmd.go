@@ -18,20 +18,29 @@ import (
 func sqliteOptions() sqlite.Options { return sqlite.Options{} }
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("verify", "(--db PATH | --export DIR | --pack DIR) [--key VKEY|@FILE] [--json]", stderr)
+	fs := newFlags("verify", "(--db PATH | --export DIR | --pack DIR) [--key VKEY|@FILE] [--trusted-checkpoint FILE] [--json]", stderr)
 	db := fs.String("db", "", "SQLite database to verify")
 	dir := fs.String("export", "", "export directory (from `lifang export`) to verify")
 	pack := fs.String("pack", "", "disclosure pack (from `lifang report`): re-derive and check every figure")
 	key := fs.String("key", "", "the log's public key (note verifier key, or @FILE); default: the key the data carries")
+	trusted := fs.String("trusted-checkpoint", "", "a checkpoint of the log saved earlier (as `lifang ledger checkpoint` prints it): the data's must have its origin and key and extend it")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *pack != "" {
-		if *db != "" || *dir != "" {
-			return usageError{"give exactly one of --db PATH, --export DIR or --pack DIR"}
+	if *pack != "" && (*db != "" || *dir != "") {
+		return usageError{"give exactly one of --db PATH, --export DIR or --pack DIR"}
+	}
+	var trustedNote []byte
+	if *trusted != "" {
+		b, err := os.ReadFile(*trusted)
+		if err != nil {
+			return fmt.Errorf("--trusted-checkpoint: %w", err)
 		}
-		return runVerifyPack(*pack, *key, *asJSON, stdout)
+		trustedNote = b
+	}
+	if *pack != "" {
+		return runVerifyPack(*pack, *key, trustedNote, *asJSON, stdout)
 	}
 	if (*db == "") == (*dir == "") {
 		return usageError{"give exactly one of --db PATH, --export DIR or --pack DIR"}
@@ -82,6 +91,16 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		vs = append(vs, v)
 	}
 	rep, err := audit.Verify(ctx, src, keyName(vkeys[0]), note.VerifierList(vs...))
+	if rep != nil && trustedNote != nil {
+		if _, terr := audit.CheckTrusted(ctx, src, trustedNote, note.VerifierList(vs...)); terr != nil {
+			detail := strings.TrimPrefix(terr.Error(), audit.ErrFailed.Error()+": ")
+			rep.Findings = append(rep.Findings, audit.Finding{Leaf: -1, Kind: "trusted", Detail: detail})
+			rep.OK = false
+			if err == nil {
+				err = fmt.Errorf("%w: not consistent with --trusted-checkpoint", audit.ErrFailed)
+			}
+		}
+	}
 	if rep != nil {
 		rep.KeyFromDB = fromData
 		if *asJSON {
