@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// Signer signs the manifest (pack.json.sig). It must be the key that signed
 	// the exported checkpoint; nil means that key from the store's signing keys.
 	Signer note.Signer
+	// HouseholdMeters are the meters declared household-level (the unit's
+	// site.meters[].household_level): their points enter only the private aggregate.
+	HouseholdMeters []string
 }
 
 // Build writes a disclosure pack of src's signed data to opt.Out and returns
@@ -117,9 +121,28 @@ func Build(ctx context.Context, src Source, opt Options) (p *Pack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("disclosure: %w", err)
 	}
+	hm := slices.Clone(opt.HouseholdMeters)
+	slices.Sort(hm)
+	hm = slices.Compact(hm)
+	m.houses = declared(hm)
 	c := selectContributors(m)
+	// The declared household meters go with the data (for the auditor, under the
+	// signed manifest), not into pack.json: their names are not for publication.
+	if err := os.WriteFile(filepath.Join(dataDir, HouseholdMetersFile), []byte(strings.Join(hm, "\n")+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("disclosure: %w", err)
+	}
 	p = &Pack{Format: Format, GeneratedBy: opt.Version, Generated: now.Format(time.RFC3339), Checkpoint: cp,
 		PublicKeys: ex.PublicKeys, HouseholdRule: HouseholdRule}
+	undeclared := map[string]bool{}
+	for _, s := range m.series {
+		if h, ok, decl := m.houses.of(s.point); ok && !decl {
+			undeclared[h] = true
+		}
+	}
+	if n := len(undeclared); n > 0 { // counted, never named: a name would publish the household
+		p.Notes = append(p.Notes, Note{ZH: fmt.Sprintf("%d 个住户的计量点名称看似住户级，但未在 site: 中声明：按住户级处理，不单独公布", n),
+			EN: fmt.Sprintf("%d households' points look household-level by name but no meter declares them: they are treated as household-level and not published; declare them with household_level: true in the unit's site: section", n)})
+	}
 	p.Figures = meteredFigures(m, c.hasHouses)
 
 	if opt.Model.Unit != nil {

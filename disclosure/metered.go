@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lifang-community/lifang/reading"
 )
@@ -23,25 +26,78 @@ type LeafSource interface {
 	BatchReadings(ctx context.Context, index int64) (*reading.Batch, error)
 }
 
-// HouseholdRule says which points are household-level: those with a path
-// segment matching householdSegment. The household is the path up to and
-// including that segment, so "bldg1/hh12/elec" and "bldg1/hh12/water" are one
-// household.
-const HouseholdRule = "a point is household-level if a segment of its name (split at '/') matches " +
-	`(?i)^(household|hh|apt|apartment|flat|home)([-_.]?[0-9][0-9a-z_.-]*)?$` +
-	"; its household is the name up to and including that segment"
+// HouseholdMetersFile, in data/, lists the meters the unit's commissioning declares
+// household-level, one per line: the auditor's copy, under the signed manifest (the
+// names are not for publication, so pack.json does not carry them).
+const HouseholdMetersFile = "household_meters.txt"
+
+// HouseholdRule says which points are household-level. The declaration is what
+// counts: a meter the unit's commissioning (site.meters[].household_level) declares
+// household-level is listed in data/household_meters.txt, and its points are those
+// named "<meter>/…" — whatever the meter is called (101室, room101, unit-102). A name
+// that merely looks like a household's is treated as one as well (never published),
+// and the pack notes it as undeclared.
+const HouseholdRule = "a point is household-level if its first name segment is a meter listed in data/household_meters.txt " +
+	"(declared household_level in the unit's site: section; that meter is the household), or if a segment of its name " +
+	`matches (?i)^(household|hh|apt|apartment|flat|home)([-_.]?[0-9][0-9a-z_.-]*)?$` +
+	" (then its household is the name up to and including that segment, and the pack notes it as undeclared)"
 
 var householdSegment = regexp.MustCompile(`(?i)^(household|hh|apt|apartment|flat|home)([-_.]?[0-9][0-9a-z_.-]*)?$`)
 
-// household returns the household a point belongs to, if it is household-level.
-func household(point string) (string, bool) {
+// households says which points are household-level: the declared meters, then the
+// name pattern.
+type households map[string]bool
+
+// of returns the household a point belongs to, if it is household-level, and whether
+// it was declared.
+func (h households) of(point string) (house string, ok, declared bool) {
 	segs := strings.Split(point, "/")
+	if h[segs[0]] {
+		return segs[0], true, true
+	}
 	for i, s := range segs {
 		if householdSegment.MatchString(s) {
-			return strings.Join(segs[:i+1], "/"), true
+			return strings.Join(segs[:i+1], "/"), true, false
 		}
 	}
-	return "", false
+	return "", false, false
+}
+
+// readHouseholdMeters reads data/household_meters.txt.
+func readHouseholdMeters(dataDir string) (households, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, HouseholdMetersFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", DataDir, HouseholdMetersFile, err)
+	}
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("%s/%s: not UTF-8 text", DataDir, HouseholdMetersFile)
+	}
+	var ms []string
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		if err := reading.ValidName(line); err != nil || strings.Contains(line, "/") {
+			return nil, fmt.Errorf("%s/%s:%d: %q is not a meter id", DataDir, HouseholdMetersFile, i+1, truncate(line, 80))
+		}
+		ms = append(ms, line)
+	}
+	return declared(ms), nil
+}
+
+// declared is the households of a list of declared meters.
+func declared(meters []string) households {
+	h := households{}
+	for _, m := range meters {
+		h[m] = true
+	}
+	return h
+}
+
+// household is households{}.of without declarations (the name pattern only).
+func household(point string) (string, bool) {
+	h, ok, _ := households(nil).of(point)
+	return h, ok
 }
 
 type obs struct {
@@ -62,6 +118,7 @@ type metered struct {
 	replaced map[string][]reading.Event // meter_replaced events by point, in time order
 	from, to int64                      // span of all readings
 	readings int
+	houses   households // declared household meters
 }
 
 // collect reads every reading under leaves [0, cp.TreeSize).
@@ -196,7 +253,7 @@ func meteredFigures(m *metered, withHouseholds bool) []Figure {
 	}
 	var out []Figure
 	for _, s := range m.series {
-		if _, hh := household(s.point); hh && withHouseholds {
+		if _, hh, _ := m.houses.of(s.point); hh && withHouseholds {
 			continue
 		}
 		name := s.point

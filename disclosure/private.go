@@ -116,7 +116,7 @@ type contributors struct {
 func selectContributors(m *metered) contributors {
 	c := contributors{values: map[string]*big.Rat{}}
 	for _, s := range m.series {
-		if _, ok := household(s.point); ok {
+		if _, ok, _ := m.houses.of(s.point); ok {
 			c.hasHouses = true
 		}
 	}
@@ -129,7 +129,7 @@ func selectContributors(m *metered) contributors {
 		if !ok {
 			continue
 		}
-		key, hh := household(s.point)
+		key, hh, _ := m.houses.of(s.point)
 		if c.hasHouses && !hh {
 			continue
 		}

@@ -249,6 +249,10 @@ func verifyData(ctx context.Context, r *Report, p *Pack, ex *audit.Export, exErr
 		r.add("data", DataDir+"/", false, "%v", err)
 		return nil
 	}
+	if m.houses, err = readHouseholdMeters(filepath.Join(r.Dir, DataDir)); err != nil {
+		r.add("data", DataDir+"/"+HouseholdMetersFile, false, "%v", err)
+		return nil
+	}
 	return m
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/lifang-community/lifang/examples"
 	"github.com/lifang-community/lifang/ledger"
 	"github.com/lifang-community/lifang/privacy"
+	"github.com/lifang-community/lifang/unit"
 )
 
 func runReport(args []string, stdout, stderr io.Writer) error {
@@ -77,6 +78,18 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		opt.Model = disclosure.ModelOptions{Unit: b, Name: *unitFile, Seed: *seed}
+		// The commissioning declares which meters are households'.
+		u, err := unit.Parse(b, *unitFile)
+		if err != nil {
+			return err
+		}
+		if u.Site != nil {
+			for _, m := range u.Site.Meters {
+				if m.HouseholdLevel {
+					opt.HouseholdMeters = append(opt.HouseholdMeters, m.ID)
+				}
+			}
+		}
 	}
 	ctx := context.Background()
 	st, err := openStore(ctx, *db, sqliteOptions())
