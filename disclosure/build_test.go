@@ -296,7 +296,7 @@ func TestBuildAndVerify(t *testing.T) {
 				f.Privacy.Noisy += 50 * f.Privacy.Tail.Bound
 				f.Value = json.Number(decimalString(noisyValue(f.Privacy.Noisy, f.Privacy.Bounds.Unit)))
 			})
-		}, []string{privateHouseholdsID + ": released", "beyond the tail bound"}},
+		}, []string{privateHouseholdsID + ": value:", "beyond the post-processing clamp", "beyond the tail bound"}},
 		{"private scale", func(t *testing.T, dir string) {
 			editPack(t, dir, func(p *Pack) { p.Figures[len(p.Figures)-1].Privacy.Epsilon = 5 })
 		}, []string{"scale t = 200000, but sensitivity/epsilon = 100000/5 = 20000", "privacy-ledger.jsonl:1: entry"}},

@@ -68,8 +68,18 @@ func TestDeclaredHouseholdsNeverPublished(t *testing.T) {
 	}
 	var private bool
 	for _, f := range pack.Figures {
-		if f.Privacy != nil {
+		if pr := f.Privacy; pr != nil {
 			private = true
+			// Post-processing: never negative, never beyond every household at the bound.
+			v, _ := parseDecimal(string(f.Value))
+			if v.Sign() < 0 || v.Cmp(noisyValue(pr.Published[1], pr.Bounds.Unit)) > 0 || pr.ContributorCount != 3 || pr.Published[1] != 3*100_000 {
+				t.Errorf("released %s kWh with clamp %v (%d contributors)", f.Value, pr.Published, pr.ContributorCount)
+			}
+			// The verification bound is stated in kWh with the noise's spread: ε = 0.5 on a
+			// 100 kWh bound is a discrete Laplace of scale 200 kWh (σ ≈ 282.8 kWh).
+			if pr.Tail.BoundKWh == "" || pr.Tail.StdDevKWh < 282 || pr.Tail.StdDevKWh > 284 {
+				t.Errorf("tail stated as %+v", pr.Tail)
+			}
 		}
 	}
 	if !private {

@@ -107,9 +107,16 @@ type Privacy struct {
 	Rho        float64 `json:"rho,omitempty"`
 	Noisy      int64   `json:"noisy_units"`
 	Tail       Tail    `json:"tail"`
-	// Contributors is "households", or "assets" when no household points exist.
-	Contributors string `json:"contributors"`
-	Budget       Budget `json:"budget"`
+	// Contributors is "households", or "assets" when no household points exist;
+	// ContributorCount how many.
+	Contributors     string `json:"contributors"`
+	ContributorCount int    `json:"contributor_count"`
+	// Published is the post-processing clamp of the released value, in quanta: the
+	// noisy sum is clamped to [0, ContributorCount × hi] (post-processing costs no
+	// privacy), so a release is never negative nor more than every contributor at
+	// the bound. Noisy is the value before it.
+	Published [2]int64 `json:"published_clamp_units"`
+	Budget    Budget   `json:"budget"`
 }
 
 // Bounds clamp one contributor's value: [Lo, Hi] in ValueUnit, quantised to Unit.
@@ -124,6 +131,11 @@ type Bounds struct {
 type Tail struct {
 	Probability float64 `json:"probability"`
 	Bound       int64   `json:"bound_units"`
+	// BoundKWh is Bound in kWh and StdDevKWh the noise's standard deviation in kWh:
+	// the released total is within ±BoundKWh of the exact clamped total except with
+	// probability Probability, and typically within ±StdDevKWh.
+	BoundKWh  string  `json:"bound_kwh"`
+	StdDevKWh float64 `json:"stddev_kwh"`
 }
 
 // Budget is the ledger charge behind a private figure.

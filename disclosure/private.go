@@ -200,6 +200,20 @@ func tailBound(scaleParam string, scale *big.Rat) (int64, error) {
 	return int64(math.Ceil(b)), nil
 }
 
+// tail states the bound in kWh and the noise's standard deviation: discrete Laplace of
+// scale t has variance 2e^{−1/t}/(1−e^{−1/t})² (≈ 2t²); the discrete Gaussian's is at
+// most σ².
+func tail(bound int64, scaleParam string, scale *big.Rat, quantum float64) Tail {
+	s, _ := scale.Float64()
+	v := s
+	if scaleParam == "t" {
+		e := math.Exp(-1 / s)
+		v = 2 * e / ((1 - e) * (1 - e))
+	}
+	return Tail{Probability: TailProbability, Bound: bound, BoundKWh: decimalString(noisyValue(bound, quantum)),
+		StdDevKWh: math.Round(math.Sqrt(v)*quantum*1000) / 1000}
+}
+
 func privateDerivation(kind string) string {
 	who := "household"
 	if kind == "assets" {
@@ -207,8 +221,9 @@ func privateDerivation(kind string) string {
 	}
 	return fmt.Sprintf("Σ over each %s of clamp(its consumption in kWh, [lo, hi]) in integer quanta, plus integer noise "+
 		"(discrete Laplace of scale t = Δ/ε, or discrete Gaussian of σ² from (ε, δ) via zCDP), Δ = max(|lo|, |hi|) quanta; "+
-		"value = noisy quanta × quantum. The noise is not re-derivable: verify recomputes the exact clamped sum from data/ "+
-		"and checks |noisy − exact| ≤ the tail bound, which the noise exceeds with probability ≤ %g", who, TailProbability)
+		"value = clamp(noisy quanta, 0, contributors × hi) × quantum (post-processing: never negative nor beyond every %s at the bound). "+
+		"The noise is not re-derivable: verify recomputes the exact clamped sum from data/ "+
+		"and checks |noisy − exact| ≤ the tail bound (stated in kWh with the noise's standard deviation), which the noise exceeds with probability ≤ %g", who, who, TailProbability)
 }
 
 // privateSkeleton is the private figure without its noisy value and privacy
@@ -255,11 +270,14 @@ func privateFigure(m *metered, c contributors, o PrivacyOptions, now time.Time) 
 		return Figure{}, err
 	}
 	spent := led.Spent()
-	f.Value = json.Number(decimalString(noisyValue(st.Noisy, b.Unit)))
+	n := len(c.values)
+	_, hiQ := quantised(b)
+	pub := [2]int64{0, int64(n) * hiQ}
+	f.Value = json.Number(decimalString(noisyValue(min(max(st.Noisy, pub[0]), pub[1]), b.Unit)))
 	f.Privacy = &Privacy{
 		Mechanism: r.Mechanism, Aggregate: string(r.Aggregate), Epsilon: r.Epsilon, Delta: r.Delta, Bounds: b,
 		Sensitivity: st.Sensitivity, ScaleParam: st.ScaleParam, Scale: st.Scale, ScaleValue: st.ScaleValue, Rho: st.Rho,
-		Noisy: st.Noisy, Tail: Tail{Probability: TailProbability, Bound: tb}, Contributors: c.kind,
+		Noisy: st.Noisy, Tail: tail(tb, st.ScaleParam, scale, b.Unit), Contributors: c.kind, ContributorCount: n, Published: pub,
 		Budget: Budget{Scope: scope, Ledger: LedgerFile, Entry: entry,
 			TotalEpsilon: o.Budget.Epsilon, TotalDelta: o.Budget.Delta, SpentEpsilon: spent.Epsilon, SpentDelta: spent.Delta},
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -419,9 +420,19 @@ func verifyPrivate(r *Report, dir string, f Figure, m *metered, c contributors) 
 	} else {
 		bad = append(bad, checkLedger(filepath.Join(dir, filepath.FromSlash(pr.Budget.Ledger)), pr)...)
 	}
-	value := noisyValue(pr.Noisy, pr.Bounds.Unit)
+	_, hiQ := quantised(pr.Bounds)
+	if n := len(c.values); pr.ContributorCount != n || pr.Published != [2]int64{0, int64(n) * hiQ} {
+		bad = append(bad, fmt.Sprintf("contributor_count %d and published clamp %v, but data/ has %d %s: want [0, %d]", pr.ContributorCount, pr.Published, n, c.kind, int64(n)*hiQ))
+	}
+	if tb := tail(pr.Tail.Bound, pr.ScaleParam, mustRat(pr.Scale), pr.Bounds.Unit); tb.BoundKWh != pr.Tail.BoundKWh || tb.StdDevKWh != pr.Tail.StdDevKWh {
+		bad = append(bad, fmt.Sprintf("tail stated as ±%s kWh (std %v kWh), but the mechanism gives ±%s kWh (std %v kWh)", pr.Tail.BoundKWh, pr.Tail.StdDevKWh, tb.BoundKWh, tb.StdDevKWh))
+	}
+	value := noisyValue(min(max(pr.Noisy, pr.Published[0]), pr.Published[1]), pr.Bounds.Unit)
 	if v, ok := parseDecimal(string(f.Value)); !ok || v.Cmp(value) != 0 {
-		bad = append(bad, fmt.Sprintf("value: pack.json says %s kWh, but noisy_units %d × quantum %v = %s kWh", f.Value, pr.Noisy, pr.Bounds.Unit, decimalString(value)))
+		bad = append(bad, fmt.Sprintf("value: pack.json says %s kWh, but clamp(noisy_units %d, %v) × quantum %v = %s kWh", f.Value, pr.Noisy, pr.Published, pr.Bounds.Unit, decimalString(value)))
+	}
+	if pr.Noisy > pr.Published[1]+pr.Tail.Bound || pr.Noisy < pr.Published[0]-pr.Tail.Bound {
+		bad = append(bad, fmt.Sprintf("noisy_units %d is beyond the post-processing clamp %v by more than the tail bound", pr.Noisy, pr.Published))
 	}
 	exact := clampedSum(c.floats(), pr.Bounds)
 	exactKWh := decimalString(noisyValue(exact, pr.Bounds.Unit))
@@ -576,4 +587,14 @@ func rerunModel(ctx context.Context, src []byte, name string, seed uint64) (m *m
 		}
 	}()
 	return runModel(ctx, src, name, seed)
+}
+
+// mustRat is a pack's exact rational, or 0 when it does not parse (checkPrivacyParams
+// reports that).
+func mustRat(s string) *big.Rat {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return new(big.Rat)
+	}
+	return r
 }
