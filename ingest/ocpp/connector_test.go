@@ -256,6 +256,14 @@ func TestLostTransactionClosedOnAvailable(t *testing.T) {
 			}
 		}
 	}
+	// An event the pipeline would quarantine (a ';' or '=' in an attribute) is no record.
+	for _, e := range lost {
+		for k, v := range e.Attrs {
+			if err := reading.ValidAttrValue(v); err != nil {
+				t.Errorf("attribute %s: %v", k, err)
+			}
+		}
+	}
 	if len(lost) != 1 || lost[0].Attrs["transaction_id"] != "7" || lost[0].Source != "CPL/1" {
 		t.Fatalf("ledgered losses %+v, want one for transaction 7", lost)
 	}
