@@ -34,7 +34,7 @@ func NewPoint(name, unit string) Point {
 
 // qudt maps lifang's units to QUDT unit names (http://qudt.org/vocab/unit/).
 var qudt = map[string]string{
-	"kWh": "KiloW-HR", "Wh": "W-HR", "MWh": "MegaW-HR", "kW": "KiloW", "W": "W", "kvar": "KiloV-A_Reactive",
+	"kWh": "KiloW-HR", "Wh": "W-HR", "MWh": "MegaW-HR", "kWh/interval": "KiloW-HR", "kW": "KiloW", "W": "W", "kvar": "KiloV-A_Reactive",
 	"V": "V", "A": "A", "Hz": "HZ", "%": "PERCENT", "m3": "M3", "m3/h": "M3-PER-HR", "L": "L", "mm": "MilliM",
 	"degC": "DEG_C", "W/m2": "W-PER-M2", "count": "NUM", "CNY": "CCY_CNY",
 }

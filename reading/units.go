@@ -21,6 +21,9 @@ var Units = []UnitInfo{
 	{"kWh", "energy", true, 0, 1e12, "Electric_Energy_Sensor"},
 	{"Wh", "energy", true, 0, 1e15, "Electric_Energy_Sensor"},
 	{"MWh", "energy", true, 0, 1e9, "Electric_Energy_Sensor"},
+	// kWh/interval is interval data (AMI load profile): the energy of the interval that
+	// ends at the reading's time, not a register.
+	{"kWh/interval", "interval_energy", false, 0, 1e9, "Electric_Energy_Sensor"},
 	{"kW", "power", false, -1e6, 1e6, "Electric_Power_Sensor"},
 	{"W", "power", false, -1e9, 1e9, "Electric_Power_Sensor"},
 	{"kvar", "reactive_power", false, -1e6, 1e6, "Reactive_Power_Sensor"},
@@ -39,7 +42,7 @@ var Units = []UnitInfo{
 }
 
 var unitAliases = map[string]string{
-	"kwh": "kWh", "wh": "Wh", "mwh": "MWh", "kw": "kW", "w": "W", "kvar": "kvar", "v": "V", "a": "A", "hz": "Hz",
+	"kwh": "kWh", "wh": "Wh", "mwh": "MWh", "kwh/interval": "kWh/interval", "kw": "kW", "w": "W", "kvar": "kvar", "v": "V", "a": "A", "hz": "Hz",
 	"%": "%", "percent": "%", "m3": "m3", "m³": "m3", "m3/h": "m3/h", "m³/h": "m3/h", "l": "L", "mm": "mm",
 	"degc": "degC", "°c": "degC", "c": "degC", "celsius": "degC", "w/m2": "W/m2", "w/m²": "W/m2",
 	"count": "count", "cars": "count", "cny": "CNY", "yuan": "CNY",

@@ -166,7 +166,7 @@ func Metered(ctx context.Context, st Readings, u *unit.Unit, month string, cp Ch
 	sort.Strings(periods)
 	for _, p := range periods {
 		add("energy", "grid import, "+p, new(big.Rat).Neg(byPeriod[p]), Derivation{Points: []string{grid.ImportPoint()},
-			Method:    "Σ register advance of each interval starting in the month in the " + p + " period × its import price at the interval's start",
+			Method:    "Σ energy of each interval starting in the month in the " + p + " period (register advance, or interval data) × its import price at the interval's start",
 			Intervals: nByPeriod[p], Quantity: dec(kwhByPeriod[p]) + " kWh"})
 	}
 	if len(imp) == 0 {
@@ -184,7 +184,7 @@ func Metered(ctx context.Context, st Readings, u *unit.Unit, month string, cp Ch
 			kwh.Add(kwh, iv.kwh)
 		}
 		add("energy", "export credit", new(big.Rat).Mul(kwh, rat(el.ExportCNYPerKWh)), Derivation{Points: []string{grid.ExportPoint()},
-			Method: "Σ register advance of each interval starting in the month × the export price", Intervals: len(exp), Quantity: dec(kwh) + " kWh"})
+			Method: "Σ energy of each interval starting in the month (register advance, or interval data) × the export price", Intervals: len(exp), Quantity: dec(kwh) + " kWh"})
 	}
 	if el.DemandChargeCNYPerKWMonth > 0 && len(imp) > 0 {
 		add("energy", "demand charge", new(big.Rat).Neg(new(big.Rat).Mul(peak, rat(el.DemandChargeCNYPerKWMonth))), Derivation{Points: []string{grid.ImportPoint()},
@@ -334,8 +334,12 @@ func intervals(ctx context.Context, st Readings, point string, m0, m1 time.Time,
 	if err != nil {
 		return nil, fmt.Errorf("settle: %s: %w", point, err)
 	}
-	rs = slices.DeleteFunc(rs, func(r reading.Reading) bool { return r.Unit != "kWh" && r.Unit != "Wh" && r.Unit != "MWh" })
 	rfc := func(t time.Time) string { return t.In(loc).Format(time.RFC3339) }
+	regs := slices.DeleteFunc(slices.Clone(rs), func(r reading.Reading) bool { return r.Unit != "kWh" && r.Unit != "Wh" && r.Unit != "MWh" })
+	if len(regs) == 0 { // no register: interval data, if the meter reports that
+		return intervalData(rs, point, m0, m1, step, rfc, flags), nil
+	}
+	rs = regs
 	var out []interval
 	for i := 1; i < len(rs); i++ {
 		a, b := rs[i-1], rs[i]
@@ -363,6 +367,38 @@ func intervals(ctx context.Context, st Readings, point string, m0, m1 time.Time,
 		}
 	}
 	return out, nil
+}
+
+// intervalData reads interval data (unit kWh/interval: the energy of the step that ends
+// at the reading's time) as intervals starting in [m0, m1). VEE: an interval with no
+// reading is missing — its energy is unknown, so it is not settled — and flagged.
+func intervalData(rs []reading.Reading, point string, m0, m1 time.Time, step time.Duration, rfc func(time.Time) string, flags *[]Flag) []interval {
+	var out []interval
+	var prev time.Time
+	for _, r := range rs {
+		if r.Unit != "kWh/interval" {
+			continue
+		}
+		from := r.Time.Add(-step)
+		if from.Before(m0) || !from.Before(m1) {
+			continue
+		}
+		if !prev.IsZero() && from.After(prev) {
+			*flags = append(*flags, Flag{Point: point, From: rfc(prev), To: rfc(from), Kind: "missing",
+				Detail: fmt.Sprintf("no interval reading for %v: the energy of those intervals is unknown and not settled", from.Sub(prev))})
+		}
+		out = append(out, interval{from: from, to: r.Time, kwh: rat(r.Value)})
+		prev = r.Time
+	}
+	if len(out) > 0 {
+		if first := out[0].from; first.After(m0) {
+			*flags = append(*flags, Flag{Point: point, From: rfc(m0), To: rfc(first), Kind: "incomplete_month", Detail: "no interval reading from the month's start: energy before the first interval is not settled"})
+		}
+		if last := out[len(out)-1].to; last.Before(m1) {
+			*flags = append(*flags, Flag{Point: point, From: rfc(last), To: rfc(m1), Kind: "incomplete_month", Detail: "no interval reading up to the month's end: energy after the last interval is not settled"})
+		}
+	}
+	return out
 }
 
 // kwhOf is a register reading in kWh, exactly as the ledger commits to it.

@@ -140,3 +140,57 @@ func TestFen(t *testing.T) {
 		}
 	}
 }
+
+// The second formulation: the same hours as interval data (kWh/interval, the energy of
+// the hour ending at each reading) settle to the same lines, to the fen.
+func TestMeteredIntervalDataSameMonth(t *testing.T) {
+	u, err := unit.Parse([]byte(handUnit), "hand.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	at := func(h int) time.Time { return time.Date(2025, 3, 1, h, 0, 0, 0, loc) }
+	iv := func(p string, vals ...float64) []reading.Reading { // hours ending 07:00 … 12:00
+		var out []reading.Reading
+		for i, v := range vals {
+			out = append(out, reading.Reading{Point: p, Time: at(7 + i), Value: v, Unit: "kWh/interval"})
+		}
+		return out
+	}
+	m := &memReadings{rs: map[string][]reading.Reading{
+		"grid/elec/active_energy_import": iv("grid/elec/active_energy_import", 10, 19.75, 15, 18, 18, 18),
+		"grid/elec/active_energy_export": iv("grid/elec/active_energy_export", 0, 0, 2.5, 2.5, 2.5, 2.5),
+		"101室/elec/active_energy_import": iv("101室/elec/active_energy_import", 0.5, 0.5, 0.25, 0.25, 0.25, 0.25),
+	}, evs: []reading.Event{
+		{Kind: reading.EVSessionStart, Source: "CP1/1", Time: at(7), Attrs: map[string]string{"transaction_id": "3", "meter_start_wh": "1000"}},
+		{Kind: reading.EVSessionStop, Source: "CP1/1", Time: at(9), Attrs: map[string]string{"transaction_id": "3", "meter_stop_wh": "13500"}},
+		{Kind: EventPayment, Source: "operator", Time: at(10), Attrs: map[string]string{"amount_cny": "3200.00", "subsystem": "rentals", "item": "rent, flat 3-201"}},
+		{Kind: EventExpense, Source: "operator", Time: at(11), Attrs: map[string]string{"amount_cny": "1234.56", "category": "maintenance", "document_sha256": "ab12"}},
+	}}
+	s, err := Metered(context.Background(), m, u, "2025-03", Checkpoint{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"grid import, valley": "-7.35", "grid import, flat": "-44.85", "export credit": "4.53", "demand charge": "-592.50",
+		"resident electricity sales": "1.24", "charging sales": "15.63", "rent, flat 3-201": "3200.00", "maintenance": "-1234.56"}
+	for _, l := range s.Lines {
+		if want[l.Item] != l.AmountCNY {
+			t.Errorf("%s: %s, want %s (as from the registers)", l.Item, l.AmountCNY, want[l.Item])
+		}
+	}
+	if len(s.Lines) != len(want) || s.NOICNY != "1342.14" {
+		t.Errorf("%d lines, NOI %s; want %d and 1342.14", len(s.Lines), s.NOICNY, len(want))
+	}
+	// A missing hour of interval data is flagged, not estimated.
+	m.rs["grid/elec/active_energy_import"] = append(m.rs["grid/elec/active_energy_import"][:3], m.rs["grid/elec/active_energy_import"][4:]...)
+	s, _ = Metered(context.Background(), m, u, "2025-03", Checkpoint{})
+	var missing int
+	for _, f := range s.Flags {
+		if f.Kind == "missing" && f.Point == "grid/elec/active_energy_import" {
+			missing++
+		}
+	}
+	if missing != 1 {
+		t.Errorf("flags %+v: want one missing interval", s.Flags)
+	}
+}
