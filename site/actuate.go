@@ -9,21 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lifang-community/lifang/ingest"
 	"github.com/lifang-community/lifang/ingest/modbus"
 	"github.com/lifang-community/lifang/ingest/ocpp"
 	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/reading"
+	"github.com/lifang-community/lifang/unit"
 )
-
-type modbusStatus = modbus.BatteryStatus
-type connState = ocpp.ConnectorState
-
-func ingestInput(source string, rs []reading.Reading) ingest.Input {
-	return ingest.Input{Source: source, Readings: rs}
-}
-
-func sortInts(xs []int) { slices.Sort(xs) }
 
 // planned is one command the step will send.
 type planned struct {
@@ -185,7 +176,7 @@ func (c *Controller) plan(ctx context.Context, k int, at time.Time, o *policy.Ob
 	}
 	// Chargers: a new limit when it changed (or for a new transaction).
 	for _, e := range evs {
-		var sc = c.chargerSpec(m.Chargers[e.i].Name)
+		sc := c.chargerSpec(m.Chargers[e.i].Name)
 		st := c.conns[sc.Charger]
 		limit := ocpp.Limit{Unit: sc.LimitUnit, Phases: sc.Phases}
 		switch sc.LimitUnit {
@@ -316,19 +307,14 @@ func (c *Controller) mqttCommand(cmd Command, device, value string, after func(O
 		}, after: after}
 }
 
-func (c *Controller) chargerSpec(name string) (s struct {
-	Charger, OCPPID, LimitUnit         string
-	Connector, Phases                  int
-	MaxCurrentA, VoltageV, MinCurrentA float64
-}) {
+// chargerSpec is the commissioning of a charging point.
+func (c *Controller) chargerSpec(name string) unit.SiteCharger {
 	for _, sc := range c.site.Chargers {
 		if sc.Charger == name {
-			s.Charger, s.OCPPID, s.LimitUnit = sc.Charger, sc.OCPPID, sc.LimitUnit
-			s.Connector, s.Phases = sc.Connector, sc.Phases
-			s.MaxCurrentA, s.VoltageV, s.MinCurrentA = sc.MaxCurrentA, sc.VoltageV, sc.MinCurrentA
+			return sc
 		}
 	}
-	return s
+	return unit.SiteCharger{}
 }
 
 func modbusOutcome(o Outcome, r modbus.CommandResult) Outcome {

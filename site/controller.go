@@ -110,7 +110,6 @@ type Controller struct {
 	attempts  map[int]int // step → decisions already ledgered for it
 	answered  map[int]bool
 	chargeIdx map[string]int
-	startWh   map[string]float64
 	lotPrice  map[string]float64
 	changes   []alarmChange
 	bats      map[string]modbus.BatteryStatus // this step's reads
@@ -142,7 +141,7 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{cfg: cfg, site: cfg.Unit.Site, dt: time.Duration(cfg.Unit.Simulation.StepMinutes) * time.Minute, log: cfg.Log,
 		lastLimit: map[string]float64{}, sentAt: map[string][]time.Time{}, alarms: map[string]string{}, requests: map[int]flexRequest{},
 		started: map[int]bool{}, lastStep: -1, attempts: map[int]int{}, answered: map[int]bool{}, chargeIdx: map[string]int{},
-		startWh: map[string]float64{}, lotPrice: map[string]float64{}, lotSent: map[string]string{}}
+		lotPrice: map[string]float64{}, lotSent: map[string]string{}}
 	for i, ch := range cfg.Model.Chargers {
 		c.chargeIdx[ch.Name] = i
 	}

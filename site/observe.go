@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lifang-community/lifang/ingest"
+	"github.com/lifang-community/lifang/ingest/modbus"
+	"github.com/lifang-community/lifang/ingest/ocpp"
 	"github.com/lifang-community/lifang/policy"
 	"github.com/lifang-community/lifang/reading"
 )
@@ -103,7 +107,7 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*policy.
 
 	// Batteries: a Modbus read each step, ledgered as readings.
 	o.Batteries = make([]policy.BatteryState, len(m.Batteries))
-	c.bats, c.batErr = map[string]modbusStatus{}, map[string]error{}
+	c.bats, c.batErr = map[string]modbus.BatteryStatus{}, map[string]error{}
 	var rs []reading.Reading
 	for i, b := range m.Batteries {
 		spec := u.Batteries[i]
@@ -139,7 +143,7 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*policy.
 			reading.Reading{Point: PointExport(b.Name), Time: at, Value: bs.ExportKWh, Unit: "kWh"})
 	}
 	if len(rs) > 0 {
-		if _, err := c.cfg.Sink.Ingest(ctx, ingestInput("modbus:controller", rs)); err != nil {
+		if _, err := c.cfg.Sink.Ingest(ctx, ingest.Input{Source: "modbus:controller", Readings: rs}); err != nil {
 			c.log.Warn("ledger battery readings", "err", err)
 		}
 	}
@@ -149,9 +153,9 @@ func (c *Controller) observe(ctx context.Context, k int, at time.Time) (*policy.
 	for i, ch := range m.Chargers {
 		o.Chargers[i] = policy.ChargerState{ID: ch.Name, Efficiency: ch.Efficiency}
 	}
-	c.conns = map[string]connState{}
+	c.conns = map[string]ocpp.ConnectorState{}
 	if c.cfg.Chargers != nil {
-		byKey := map[string]connState{}
+		byKey := map[string]ocpp.ConnectorState{}
 		for _, s := range c.cfg.Chargers.Connectors() {
 			byKey[s.ChargePoint+"#"+strconv.Itoa(s.Connector)] = s
 		}
@@ -275,6 +279,6 @@ func (c *Controller) sortedRequests() []int {
 	for j := range c.requests {
 		out = append(out, j)
 	}
-	sortInts(out)
+	slices.Sort(out)
 	return out
 }

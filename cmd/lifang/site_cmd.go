@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ func loadSiteUnit(path string) (*unit.Unit, string, error) {
 		u, err = unit.Parse(examples.Site, "examples/site.yaml")
 	default:
 		u, err = unit.Load(path)
-		base = dirOf(path)
+		base = filepath.Dir(path)
 	}
 	if err != nil {
 		return nil, "", err
@@ -54,15 +55,6 @@ func loadSiteUnit(path string) (*unit.Unit, string, error) {
 		return nil, "", fmt.Errorf("%s: no site: section: the unit is not commissioned for live operation (see examples/site.yaml)", path)
 	}
 	return u, base, nil
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[:i]
-		}
-	}
-	return "."
 }
 
 func parseStart(s string) (time.Time, error) {
