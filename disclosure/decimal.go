@@ -3,7 +3,6 @@ package disclosure
 import (
 	"fmt"
 	"math/big"
-	"strconv"
 	"strings"
 
 	"github.com/lifang-community/lifang/reading"
@@ -12,7 +11,7 @@ import (
 // ratOf is a reading's value as the exact decimal it prints as: the value the
 // ledger commits to (reading.FormatValue), not the binary float behind it.
 func ratOf(v float64) *big.Rat {
-	r, ok := new(big.Rat).SetString(reading.FormatValue(v))
+	r, ok := reading.Exact(v)
 	if !ok { // NaN or ±Inf: the pipeline never accepts them
 		panic(fmt.Sprintf("disclosure: value %v is not a decimal", v))
 	}
@@ -53,16 +52,7 @@ func pow10(k int) *big.Rat {
 }
 
 // parseDecimal reads an exact decimal (a figure value, an event attribute).
-func parseDecimal(s string) (*big.Rat, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, false
-	}
-	if _, err := strconv.ParseFloat(s, 64); err != nil { // rejects fractions "1/3", hex, …
-		return nil, false
-	}
-	return new(big.Rat).SetString(s)
-}
+func parseDecimal(s string) (*big.Rat, bool) { return reading.ParseDecimal(s) }
 
 // parseRational reads an exact rational as privacy writes a scale: an integer
 // or a decimal, optionally over an integer ("200000", "1234567/1000"), and

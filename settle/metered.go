@@ -416,23 +416,18 @@ func kwhOf(r reading.Reading) *big.Rat {
 // rat is the exact decimal a float prints as (the value the ledger and the unit file
 // state), never the binary float behind it.
 func rat(v float64) *big.Rat {
-	r, ok := new(big.Rat).SetString(reading.FormatValue(v))
-	if !ok {
-		return new(big.Rat)
+	if r, ok := reading.Exact(v); ok {
+		return r
 	}
-	return r
+	return new(big.Rat)
 }
 
+// parseRat reads a recorded amount: an exact decimal of at most 10¹⁵ in magnitude.
 func parseRat(s string) (*big.Rat, bool) {
-	s = strings.TrimSpace(s)
-	if _, err := strconv.ParseFloat(s, 64); err != nil || s == "" || strings.ContainsAny(s, "/xXpP_") {
+	r, ok := reading.ParseDecimal(s)
+	if !ok || new(big.Rat).Abs(r).Cmp(big.NewRat(1e15, 1)) > 0 {
 		return nil, false
 	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok || r.Abs(r).Cmp(big.NewRat(1e15, 1)) > 0 {
-		return nil, false
-	}
-	r, _ = new(big.Rat).SetString(s)
 	return r, true
 }
 
@@ -469,4 +464,53 @@ func dec(r *big.Rat) string {
 		}
 	}
 	return r.FloatString(6)
+}
+
+// Grid is the grid meter's totals over a period, as the statement's grid lines sum
+// them: import and export energy and the import cost at each interval's TOU price.
+type Grid struct {
+	ImportKWh, ExportKWh, ImportCostCNY *big.Rat
+	// Intervals of the import register; Flags as in a statement (gaps, ends).
+	Intervals int
+	Flags     []Flag
+}
+
+// GridTotals meters the unit's grid meter over the intervals starting in [from, to).
+func GridTotals(ctx context.Context, st Readings, u *unit.Unit, from, to time.Time) (*Grid, error) {
+	if u.Site == nil {
+		return nil, fmt.Errorf("settle: unit %s has no site: section", u.Name)
+	}
+	loc, err := time.LoadLocation(u.Location.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("settle: %w", err)
+	}
+	var grid *unit.SiteMeter
+	for i := range u.Site.Meters {
+		if u.Site.Meters[i].Role == "grid" {
+			grid = &u.Site.Meters[i]
+		}
+	}
+	if grid == nil {
+		return nil, fmt.Errorf("settle: unit %s: no grid meter in site.meters", u.Name)
+	}
+	step := time.Duration(u.Simulation.StepMinutes) * time.Minute
+	g := &Grid{ImportKWh: new(big.Rat), ExportKWh: new(big.Rat), ImportCostCNY: new(big.Rat)}
+	imp, err := intervals(ctx, st, grid.ImportPoint(), from, to, step, loc, &g.Flags)
+	if err != nil {
+		return nil, err
+	}
+	for _, iv := range imp {
+		p, _ := u.Tariffs.Electricity.ImportPrice(iv.from.In(loc))
+		g.ImportKWh.Add(g.ImportKWh, iv.kwh)
+		g.ImportCostCNY.Add(g.ImportCostCNY, new(big.Rat).Mul(iv.kwh, rat(p)))
+	}
+	g.Intervals = len(imp)
+	exp, err := intervals(ctx, st, grid.ExportPoint(), from, to, step, loc, &g.Flags)
+	if err != nil {
+		return nil, err
+	}
+	for _, iv := range exp {
+		g.ExportKWh.Add(g.ExportKWh, iv.kwh)
+	}
+	return g, nil
 }

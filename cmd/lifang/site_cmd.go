@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"github.com/lifang-community/lifang/ingest/ocpp"
 	"github.com/lifang-community/lifang/reading"
 	"github.com/lifang-community/lifang/scenario"
+	"github.com/lifang-community/lifang/settle"
 	"github.com/lifang-community/lifang/site"
 	"github.com/lifang-community/lifang/sitesim"
 	"github.com/lifang-community/lifang/twin"
@@ -128,6 +130,17 @@ func runSitesim(args []string, stdout, stderr io.Writer) error {
 	return printJSON(stdout, rep)
 }
 
+// metered is the grid bill of the run from the grid meter's ledgered registers
+// (settle.GridTotals: each register interval's advance × the TOU price at its start).
+type metered struct {
+	ImportKWh   float64 `json:"import_kwh"`
+	ExportKWh   float64 `json:"export_kwh"`
+	GridCostCNY float64 `json:"grid_cost_cny"`
+	// Readings of the import register that bound its intervals, and the flagged gaps.
+	Readings int `json:"register_readings"`
+	Gaps     int `json:"gaps"`
+}
+
 // operateReport is what `lifang operate --json` prints.
 type operateReport struct {
 	Unit     string    `json:"unit"`
@@ -150,7 +163,7 @@ type operateReport struct {
 	OpenAlarms  []string       `json:"open_alarms"`
 	Interrupted int            `json:"steps_interrupted"`
 	Missed      int            `json:"steps_missed"`
-	Metered     site.Metered   `json:"metered"`
+	Metered     metered        `json:"metered"`
 	ByDevice    map[string]int `json:"commands_by_protocol"`
 	TreeSize    int64          `json:"tree_size"`
 	Checkpoint  string         `json:"checkpoint,omitempty"`
@@ -581,8 +594,22 @@ func (op *operation) report(ctx context.Context, d *dataset, ctl *site.Controlle
 	if end.IsZero() {
 		end = ctl.TimeOf(ctl.LastStep() + 1)
 	}
-	if r.Metered, err = site.Meter(ctx, d.st, gridMeter(op.u.Site), op.start, end, op.m.Tariff, op.m.Loc, op.step); err != nil {
+	g, err := settle.GridTotals(ctx, d.st, op.u, op.start, end)
+	if err != nil {
 		return nil, err
+	}
+	f := func(x *big.Rat, places int) float64 {
+		v, _ := strconv.ParseFloat(x.FloatString(places), 64)
+		return v
+	}
+	r.Metered = metered{ImportKWh: f(g.ImportKWh, 3), ExportKWh: f(g.ExportKWh, 3), GridCostCNY: f(g.ImportCostCNY, 2)}
+	if g.Intervals > 0 {
+		r.Metered.Readings = g.Intervals + 1
+	}
+	for _, fl := range g.Flags {
+		if fl.Kind == "estimated" {
+			r.Metered.Gaps++
+		}
 	}
 	r.TreeSize = d.log.Size()
 	if _, note, err := d.st.LatestCheckpoint(ctx); err == nil {
