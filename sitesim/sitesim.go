@@ -626,30 +626,12 @@ func (e *emu) publishMeters(ctx context.Context, t time.Time, o *policy.Observat
 		if o == nil {
 			continue
 		}
-		p := 0.0
-		switch m.Role {
-		case "grid":
-			p = math.NaN()
-		case "load":
-			for _, b := range m.Buildings {
-				for i, bs := range e.m.Buildings {
-					if bs.Name == b {
-						p += e.in.BuildingLoadKW[i][o.Step]
-					}
-				}
-			}
-		case "pv":
-			for _, name := range m.PV {
-				for a, pv := range e.m.PV {
-					if pv.Name == name {
-						p -= pv.CapacityKW * e.in.PVKWPerKWp[a][o.Step]
-					}
-				}
-			}
-		case "flex":
-			p = o.FlexKW
-		default:
+		if m.Role != "grid" && m.Role != "load" && m.Role != "pv" && m.Role != "flex" {
 			continue
+		}
+		p := math.NaN() // the grid meter's power is known once the step has run
+		if m.Role != "grid" {
+			p = e.stepKW(m, o.Step, o.FlexKW)
 		}
 		if last, ok := e.lastKW[m.ID]; ok && (e.cfg.MeterLag || m.Role == "grid") {
 			p = last // the grid meter's power is known once the step has run
@@ -678,6 +660,29 @@ func (e *emu) publishMeters(ctx context.Context, t time.Time, o *policy.Observat
 	}
 	b, _ := json.Marshal(map[string]any{"readings": rs})
 	e.publish(ctx, site.TopicReadings(e.name), b)
+}
+
+// stepKW is a load, PV or appliance meter's mean power over step k (+ consumption,
+// − generation); flexKW is the step's shiftable load.
+func (e *emu) stepKW(m unit.SiteMeter, k int, flexKW float64) float64 {
+	p := 0.0
+	switch m.Role {
+	case "load":
+		for i, bs := range e.m.Buildings {
+			if slices.Contains(m.Buildings, bs.Name) {
+				p += e.in.BuildingLoadKW[i][k]
+			}
+		}
+	case "pv":
+		for a, pv := range e.m.PV {
+			if slices.Contains(m.PV, pv.Name) {
+				p -= pv.CapacityKW * e.in.PVKWPerKWp[a][k]
+			}
+		}
+	case "flex":
+		p = flexKW
+	}
+	return p
 }
 
 func (e *emu) meter(id string) *meterRegs {
@@ -749,33 +754,16 @@ func (e *emu) afterStep(ctx context.Context, k int, at time.Time, out twin.StepO
 	e.rep.Grid.PeakKW = math.Max(e.rep.Grid.PeakKW, out.ImportKW)
 	for _, m := range e.s.Meters {
 		r := e.meter(m.ID)
-		p := 0.0
+		p := e.stepKW(m, k, out.FlexKW)
 		switch m.Role {
 		case "grid":
 			r.imp += out.ImportKW * dt
 			r.exp += out.ExportKW * dt
 			p = out.ImportKW - out.ExportKW
-		case "load":
-			for _, b := range m.Buildings {
-				for i, bs := range e.m.Buildings {
-					if bs.Name == b {
-						p += e.in.BuildingLoadKW[i][k]
-					}
-				}
-			}
+		case "load", "flex":
 			r.imp += p * dt
 		case "pv":
-			for _, name := range m.PV {
-				for a, pv := range e.m.PV {
-					if pv.Name == name {
-						p -= pv.CapacityKW * e.in.PVKWPerKWp[a][k]
-					}
-				}
-			}
 			r.exp += out.PVUsedKW * dt
-		case "flex":
-			p = out.FlexKW
-			r.imp += out.FlexKW * dt
 		}
 		e.lastKW[m.ID] = p
 	}
