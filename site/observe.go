@@ -24,12 +24,21 @@ func (c *Controller) WaitFresh(ctx context.Context, at time.Time, deadline time.
 	for _, m := range c.site.Meters {
 		points = append(points, PointPower(m.ID), m.ImportPoint())
 	}
+	return c.WaitReadings(ctx, points, at, deadline, false)
+}
+
+// WaitReadings polls the store until every point (all) or any point (!all) has a
+// reading at or after at, or until deadline; it reports whether they arrived.
+func (c *Controller) WaitReadings(ctx context.Context, points []string, at, deadline time.Time, all bool) bool {
 	for {
+		n := 0
 		for _, p := range points {
-			prev, _, err := c.cfg.Store.Neighbours(ctx, p, at.Add(time.Nanosecond))
-			if err == nil && prev != nil && !prev.Time.Before(at) {
-				return true
+			if prev, _, err := c.cfg.Store.Neighbours(ctx, p, at.Add(time.Nanosecond)); err == nil && prev != nil && !prev.Time.Before(at) {
+				n++
 			}
+		}
+		if (all && n == len(points)) || (!all && n > 0) {
+			return true
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false

@@ -439,7 +439,7 @@ func (op *operation) run(ctx context.Context, db string) (*operateReport, error)
 		if final || reached {
 			// The registers at the end close the period.
 			grid := gridMeter(s)
-			waitPoints(ctx, d.st, []string{grid.ImportPoint(), grid.ExportPoint()}, at, time.Now().Add(freshWait+2*time.Second))
+			ctl.WaitReadings(ctx, []string{grid.ImportPoint(), grid.ExportPoint()}, at, time.Now().Add(freshWait+2*time.Second), true)
 			done = true
 			return nil
 		}
@@ -502,25 +502,6 @@ func gridMeter(s *unit.Site) unit.SiteMeter {
 		}
 	}
 	return unit.SiteMeter{}
-}
-
-// waitPoints polls until each point has a reading at at, or until deadline.
-func waitPoints(ctx context.Context, st interface {
-	Neighbours(context.Context, string, time.Time) (*reading.Reading, *reading.Reading, error)
-}, points []string, at, deadline time.Time) bool {
-	for {
-		ok := true
-		for _, p := range points {
-			prev, _, err := st.Neighbours(ctx, p, at.Add(time.Nanosecond))
-			if err != nil || prev == nil || prev.Time.Before(at) {
-				ok = false
-			}
-		}
-		if ok || time.Now().After(deadline) || ctx.Err() != nil {
-			return ok
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // report counts the run's evidence in the ledger (so it is right across restarts) and
