@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Exact is a value as the exact decimal it prints as (FormatValue): the value the
@@ -24,4 +25,28 @@ func ParseDecimal(s string) (*big.Rat, bool) {
 		return nil, false
 	}
 	return new(big.Rat).SetString(s)
+}
+
+// attrText maps what an attribute value may not hold to what it may.
+var attrText = strings.NewReplacer("=", ":", ";", ",", "\t", " ", "\n", " ", "\r", " ")
+
+// AttrText makes free text (a reason, a device's answer) a valid event attribute
+// value: '=' and ';' (the canonical form's separators) and line breaks replaced, other
+// control characters and invalid UTF-8 dropped, cut to max bytes on a rune boundary.
+func AttrText(s string, max int) string {
+	s = strings.ToValidUTF8(attrText.Replace(s), "")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }

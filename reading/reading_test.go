@@ -90,3 +90,15 @@ func TestBrickTurtle(t *testing.T) {
 		t.Errorf("unexpected statement count in\n%s", out)
 	}
 }
+
+func TestAttrText(t *testing.T) {
+	for in, want := range map[string]string{"a=b; c\nd": "a:b, c d", "ok": "ok", "x\x00y\x7f": "xy", "bad\xffutf8": "badutf8"} {
+		if got := AttrText(in, 100); got != want || ValidAttrValue(got) != nil {
+			t.Errorf("AttrText(%q) = %q, want %q (valid: %v)", in, got, want, ValidAttrValue(got))
+		}
+	}
+	// Cut on a rune boundary: a cut inside 室 would leave invalid UTF-8.
+	if got := AttrText("101室101室", 5); got != "101" || ValidAttrValue(got) != nil {
+		t.Errorf("cut %q", got)
+	}
+}

@@ -535,14 +535,7 @@ func (c *Controller) ok(key string) {
 }
 
 // clean makes a string safe as an event attribute (no '=', ';', tabs or newlines).
-func clean(s string) string {
-	r := strings.NewReplacer("=", ":", ";", ",", "\t", " ", "\n", " ", "\r", " ")
-	s = r.Replace(s)
-	if len(s) > 1000 {
-		s = s[:1000]
-	}
-	return s
-}
+func clean(s string) string { return reading.AttrText(s, 1000) }
 
 // encodeObservation is the observation as ledgered (base64url JSON: no '=' padding)
 // and the SHA-256 of the decision's inputs: policy, version, observation (with the

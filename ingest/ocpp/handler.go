@@ -69,7 +69,7 @@ func (c *CentralSystem) loseTransaction(cp string, connector int, at time.Time) 
 		return nil
 	}
 	ev := reading.Event{Kind: EventSessionLost, Source: cp + "/" + strconv.Itoa(connector), Time: at, Attrs: map[string]string{
-		"transaction_id": strconv.Itoa(tx), "reason": "the charger reports the connector Available, and its StopTransaction never arrived"}}
+		"transaction_id": strconv.Itoa(tx), "reason": reading.AttrText("the charger reports the connector Available; its StopTransaction never arrived", 200)}}
 	if err := c.ingest(cp, "StatusNotification", ingest.Input{Source: "ocpp:" + cp, Events: []reading.Event{ev}}); err != nil {
 		return err
 	}
